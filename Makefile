@@ -1,0 +1,63 @@
+# media-server: the project's interface. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+STACK_FILE ?=
+JSON ?=
+PYTEST_ARGS ?=
+
+CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
+CHECK_JSON = $(if $(JSON),--json,)
+
+.PHONY: help setup setup-system check test test-fast lint fmt bench docs preview up clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv with pinned dependencies
+
+setup-system: ## install the real tools the tests drive (Debian packages; root)
+	scripts/setup-system.sh
+
+check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1]
+	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON)
+
+lint: setup ## ruff lint + format check, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: setup ## format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup setup-system lint ## everything: lint, unit, projection, policy and real-tool tests
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: setup ## unit tests only (no real tools)
+	$(PY) -m pytest -m "not realtool" $(PYTEST_ARGS)
+
+bench: setup ## offline check of prod vs a baseline registering as many resources
+	$(PY) -m bench.check_bench
+
+docs: setup ## regenerate the configuration reference in README.md
+	$(PY) -m config.reference README.md
+
+preview: setup ## pulumi preview with the policy pack (needs the Pulumi CLI)
+	pulumi preview --stack $(STACK) --policy-pack policies
+
+up: setup ## pulumi up (needs the Pulumi CLI; dev uses a local file backend)
+	@if [ "$(STACK)" = "dev" ] && ! pulumi whoami >/dev/null 2>&1; then pulumi login --local; fi
+	pulumi stack select --create $(STACK)
+	pulumi up --stack $(STACK)
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

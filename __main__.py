@@ -1,0 +1,71 @@
+"""media-server: one typed description of a site -> a hardened self-hosted media platform.
+
+Settings are read and validated once, here, before any resource exists;
+layers are composed in dependency order; only secrets leave as secrets.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.auth import AuthLayer
+from components.backup import BackupTier
+from components.data import DataTier
+from components.host import RemoteHost, RemoteHostArgs
+from components.layer import LayerArgs
+from components.media import MediaTier
+from components.monitoring import MonitoringTier
+from components.networks import BridgeNetworks, BridgeNetworksArgs
+from components.proxy import ProxyLayer
+from components.service import SiteContext
+from config.layout import directory_tree
+from config.stack import load_site
+
+site = load_site()  # raises SettingsError listing every problem; nothing is registered before this
+settings = site.settings
+stack = pulumi.get_stack()
+
+host = RemoteHost(
+    "host",
+    RemoteHostArgs(host=settings.host, directories=directory_tree(settings), private_key=site.secret("sshPrivateKey")),
+)
+on_host = pulumi.ResourceOptions(providers={"docker": host.provider})
+
+networks = BridgeNetworks(
+    "networks",
+    BridgeNetworksArgs(
+        networks=settings.networks,
+        prefix=f"ms-{stack}",
+        labels={"media-server.project": "media-server", "media-server.stack": stack},
+    ),
+    opts=on_host,
+)
+context = SiteContext(settings=settings, stack=stack, networks=networks.by_name, ready=[host.prepared])
+
+data = DataTier("data", LayerArgs(site=context, secrets=site.secrets), opts=on_host)
+layers = [data]
+peers = dict(data.services)
+for layer_type, tier_on in (
+    (AuthLayer, settings.tiers.edge),
+    (ProxyLayer, settings.tiers.edge),
+    (MediaTier, settings.tiers.media),
+    (MonitoringTier, settings.tiers.monitoring),
+    (BackupTier, settings.tiers.backup),
+):
+    if not tier_on:
+        continue
+    name = layer_type.__name__.removesuffix("Layer").removesuffix("Tier").lower()
+    layer = layer_type(name, LayerArgs(site=context, secrets=site.secrets, peers=dict(peers)), opts=on_host)
+    peers.update(layer.services)
+    layers.append(layer)
+
+pulumi.export("dockerHost", host.docker_host)
+pulumi.export("networks", networks.names)
+pulumi.export(
+    "urls",
+    {spec.name: settings.url(spec) for spec in settings.enabled_services() if spec.name in peers and spec.subdomain},
+)
+pulumi.export(
+    "generatedSecrets",
+    pulumi.Output.secret({"postgresSuperuser": data.postgres_password, "redis": data.redis_password}),
+)

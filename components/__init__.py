@@ -1,0 +1,1 @@
+"""One pulumi.ComponentResource per layer; see DESIGN.md."""

@@ -1,0 +1,82 @@
+"""RemoteHost: the Docker provider for one host, and host preparation."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from config.layout import Directory, render_manifest
+from config.settings import HostSettings
+
+PREPARE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "prepare-host.sh"
+
+
+@dataclass(frozen=True)
+class RemoteHostArgs:
+    host: HostSettings
+    directories: list[Directory]
+    private_key: pulumi.Input[str] | None = None
+
+
+def prepare_command(host: HostSettings, script: str) -> str:
+    """The shell command run on the host: the script text itself, fed the manifest on stdin."""
+    invocation = f"bash -c {shlex.quote(script)} prepare-host"
+    if host.mode == "ssh" and host.use_sudo and host.user != "root":
+        return f"sudo -n {invocation}"
+    return invocation
+
+
+class RemoteHost(pulumi.ComponentResource):
+    """A Docker host reached over SSH (or the local socket), with its directory tree prepared."""
+
+    provider: docker.Provider
+    prepared: pulumi.Resource
+    docker_host: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RemoteHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("media-server:host:RemoteHost", name, None, opts)
+        host = args.host
+
+        self.provider = docker.Provider(
+            f"{name}-docker",
+            docker.ProviderArgs(host=host.docker_host, ssh_opts=list(host.ssh_options) or None),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        script = PREPARE_SCRIPT.read_text()
+        manifest = render_manifest(args.directories)
+        create = prepare_command(host, script)
+        # Re-run when the script or the tree changes; the script is idempotent either way.
+        triggers = [hashlib.sha256((script + manifest).encode()).hexdigest()]
+        if host.mode == "ssh":
+            connection = command.remote.ConnectionArgs(
+                host=host.address or "",
+                port=host.port,
+                user=host.user,
+                private_key=args.private_key if host.auth == "key" else None,
+                host_key=host.host_key,
+            )
+            self.prepared = command.remote.Command(
+                f"{name}-prepare",
+                command.remote.CommandArgs(
+                    connection=connection, create=create, update=create, stdin=manifest, triggers=triggers
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        else:
+            self.prepared = command.local.Command(
+                f"{name}-prepare",
+                command.local.CommandArgs(
+                    create=create, update=create, stdin=manifest, triggers=triggers, interpreter=["/bin/sh", "-c"]
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.docker_host = pulumi.Output.from_input(host.docker_host)
+        self.register_outputs({"dockerHost": self.docker_host})

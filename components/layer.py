@@ -1,0 +1,71 @@
+"""ServiceLayer: the shared shape of every tier component.
+
+A layer deploys the enabled catalog entries of its tiers as ContainerServices
+(children named `<layer>-<service>`), and tier modules add what is specific
+to them (generated files, secrets, extra resources) through `deploy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_random as random
+
+from components.service import ContainerService, ContainerServiceArgs, SiteContext
+from config.spec import ServiceSpec, Tier
+
+
+@dataclass(frozen=True)
+class LayerArgs:
+    site: SiteContext
+    secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Secret config values (cannot be generated), by config key."""
+    peers: Mapping[str, ContainerService] = field(default_factory=dict)
+    """Services deployed by earlier layers, by catalog name."""
+
+
+def generated_password(
+    name: str, parent: pulumi.Resource, length: int = 48, special: bool = False
+) -> random.RandomPassword:
+    """A password made by pulumi-random; `result` and `bcrypt_hash` are Pulumi secrets."""
+    return random.RandomPassword(
+        name,
+        random.RandomPasswordArgs(length=length, special=special, min_upper=2, min_lower=2, min_numeric=2),
+        opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result", "bcrypt_hash"]),
+    )
+
+
+class ServiceLayer(pulumi.ComponentResource):
+    """Base for tier components; subclasses pass their type token and tiers."""
+
+    services: dict[str, ContainerService]
+    tiers: Sequence[Tier] = ()
+
+    def __init__(self, type_token: str, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_token, name, None, opts)
+        self._layer_name = name
+        self._args = args
+        self.services = {}
+
+    @property
+    def settings(self):
+        return self._args.site.settings
+
+    def specs(self) -> list[ServiceSpec]:
+        return [spec for tier in self.tiers for spec in self.settings.enabled_services(tier)]
+
+    def deploy(self, spec: ServiceSpec, **kwargs: object) -> ContainerService:
+        service = ContainerService(
+            f"{self._layer_name}-{spec.name}",
+            ContainerServiceArgs(spec=spec, site=self._args.site, **kwargs),  # type: ignore[arg-type]
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.services[spec.name] = service
+        return service
+
+    def finish(self, **outputs: pulumi.Input[object]) -> None:
+        self.register_outputs(
+            {"containers": {name: svc.container_name for name, svc in sorted(self.services.items())}, **outputs}
+        )

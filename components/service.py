@@ -1,0 +1,205 @@
+"""ContainerService: one catalog entry + site settings -> pulled image + hardened container.
+
+Safe defaults every tier gets for free: all capabilities dropped (the entry
+adds back only what it lists), no-new-privileges, read-only root filesystem
+where the entry allows it, a memory and CPU limit, unless-stopped, rotated
+json-file logs, a healthcheck, labels without secrets, explicit network mode,
+no published ports unless the entry is an ingress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from config.layout import host_path
+from config.settings import GpuKind, Settings
+from config.spec import NetworkName, ServiceSpec
+from config.types import parse_memory_mb
+
+LOG_OPTS = {"max-size": "10m", "max-file": "3"}
+NVIDIA_CAPABILITIES = "compute,video,utility"
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """What every ContainerService needs from the site: settings, networks, readiness."""
+
+    settings: Settings
+    stack: str
+    networks: Mapping[NetworkName, docker.Network]
+    ready: Sequence[pulumi.Resource] = ()
+
+    @property
+    def prefix(self) -> str:
+        return f"ms-{self.stack}"
+
+
+@dataclass(frozen=True)
+class ContainerServiceArgs:
+    spec: ServiceSpec
+    site: SiteContext
+    files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Container path -> file content, uploaded into the container. A change replaces this container only."""
+    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment values that are Pulumi secrets (the whole env list is then secret)."""
+    network_container: pulumi.Input[str] | None = None
+    """Share this container's network namespace (network_mode container:<id>) instead of joining networks."""
+    command: Sequence[str] | None = None
+
+
+def labels_for(spec: ServiceSpec, site: SiteContext) -> dict[str, str]:
+    return {
+        "media-server.project": "media-server",
+        "media-server.stack": site.stack,
+        "media-server.service": spec.name,
+        "media-server.tier": spec.tier.value,
+    }
+
+
+def plain_env(spec: ServiceSpec, settings: Settings) -> dict[str, str]:
+    env = {"TZ": settings.timezone}
+    if spec.linuxserver_ids:
+        env.update({"PUID": str(settings.puid), "PGID": str(settings.pgid), "UMASK": settings.umask})
+    if spec.gpu and settings.gpu.kind is GpuKind.NVIDIA:
+        env.update(
+            {
+                "NVIDIA_VISIBLE_DEVICES": settings.gpu.nvidia_visible_devices,
+                "NVIDIA_DRIVER_CAPABILITIES": NVIDIA_CAPABILITIES,
+            }
+        )
+    env.update(spec.env)
+    return env
+
+
+def _envs(plain: Mapping[str, str], secret: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[list[str]]:
+    items = [f"{k}={v}" for k, v in sorted(plain.items()) if k not in secret]
+    if not secret:
+        return items
+    names = sorted(secret)
+    return pulumi.Output.secret(
+        pulumi.Output.all(*[secret[n] for n in names]).apply(
+            lambda values: sorted(items + [f"{n}={v}" for n, v in zip(names, values, strict=True)])
+        )
+    )
+
+
+def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
+    gpu = settings.gpu
+    if not spec.gpu or gpu.kind is GpuKind.NONE:
+        return {}
+    if gpu.kind is GpuKind.NVIDIA:
+        return {"gpus": gpu.nvidia_visible_devices, "runtime": "nvidia"}
+    groups = [str(g) for g in (gpu.render_gid, gpu.video_gid) if g is not None]
+    return {
+        "devices": [docker.ContainerDeviceArgs(host_path=d, container_path=d, permissions="rwm") for d in gpu.devices],
+        "group_adds": groups,
+    }
+
+
+def _healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs | None:
+    hc = spec.healthcheck
+    if hc is None:
+        return None
+    return docker.ContainerHealthcheckArgs(
+        tests=list(hc.test), interval=hc.interval, timeout=hc.timeout, retries=hc.retries, start_period=hc.start_period
+    )
+
+
+class ContainerService(pulumi.ComponentResource):
+    """A catalog entry deployed as one hardened container."""
+
+    container: docker.Container
+    image: docker.RemoteImage
+    container_name: pulumi.Output[str]
+    image_ref: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("media-server:app:ContainerService", name, None, opts)
+        spec, site, settings = args.spec, args.site, args.site.settings
+
+        self.image = docker.RemoteImage(
+            f"{name}-image",
+            docker.RemoteImageArgs(name=spec.image.reference, keep_locally=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        networks = [site.networks[n] for n in spec.networks]
+        if args.network_container is not None:
+            network_mode: pulumi.Input[str] = pulumi.Output.concat("container:", args.network_container)
+            networks_advanced = None
+        elif networks:
+            # Explicit mode (first own network) keeps the container off Docker's default bridge
+            # and avoids the provider's perpetual network_mode diff.
+            network_mode = networks[0].name
+            networks_advanced = [
+                docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=[spec.name]) for net in networks
+            ]
+        else:
+            network_mode, networks_advanced = "none", None
+
+        tmpfs = dict(spec.tmpfs)
+        if spec.read_only_rootfs and "/tmp" not in tmpfs:
+            tmpfs["/tmp"] = "rw,noexec,nosuid,size=64m"
+
+        user = f"{settings.puid}:{settings.pgid}" if spec.run_as_site_user else spec.user
+        uploads = [
+            docker.ContainerUploadArgs(file=path, content=content) for path, content in sorted(args.files.items())
+        ]
+        restart_policy = spec.restart
+
+        self.container = docker.Container(
+            f"{name}-container",
+            docker.ContainerArgs(
+                name=f"{site.prefix}-{spec.name}",
+                image=self.image.repo_digest,
+                hostname=spec.name,
+                envs=_envs(plain_env(spec, settings), args.secret_env),
+                command=list(args.command)
+                if args.command is not None
+                else (list(spec.command) if spec.command else None),
+                user=user,
+                capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(spec.capabilities)),
+                security_opts=["no-new-privileges:true"],
+                read_only=spec.read_only_rootfs,
+                tmpfs=tmpfs or None,
+                memory=parse_memory_mb(spec.memory),
+                cpus=f"{spec.cpus:g}",
+                restart=restart_policy,
+                max_retry_count=3 if restart_policy == "on-failure" else None,
+                log_driver="json-file",
+                log_opts=LOG_OPTS,
+                healthcheck=_healthcheck(spec),
+                labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(labels_for(spec, site).items())],
+                network_mode=network_mode,
+                networks_advanced=networks_advanced,
+                volumes=[
+                    docker.ContainerVolumeArgs(
+                        host_path=host_path(settings, spec, mount),
+                        container_path=mount.target,
+                        read_only=mount.read_only,
+                    )
+                    for mount in spec.mounts
+                ]
+                or None,
+                ports=[
+                    docker.ContainerPortArgs(internal=p.internal, external=p.external, protocol=p.protocol)
+                    for p in spec.published
+                ]
+                or None,
+                uploads=uploads or None,
+                **_gpu_args(spec, settings),  # type: ignore[arg-type]
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(site.ready),
+                # Container names are unique per host: the old one must go before the new one starts.
+                delete_before_replace=True,
+            ),
+        )
+        self.container_name = self.container.name
+        self.image_ref = self.image.repo_digest
+        self.register_outputs({"containerName": self.container_name, "imageRef": self.image_ref})

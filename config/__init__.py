@@ -1,0 +1,1 @@
+"""Site settings, the service catalog and stack loading."""

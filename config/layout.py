@@ -1,0 +1,88 @@
+"""Where things live on the Docker host: a projection of settings + catalog.
+
+`host_path` resolves a catalog mount to its host source; `directory_tree`
+lists every directory host preparation creates, with owner and mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from config.settings import Settings
+from config.spec import MountSpec, ServiceSpec, StorageRoot
+
+
+@dataclass(frozen=True, order=True)
+class Directory:
+    path: str
+    mode: str
+    uid: int
+    gid: int
+
+
+def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
+    paths = settings.paths
+    base = {
+        StorageRoot.CONFIG: PurePosixPath(paths.config_root) / spec.name,
+        StorageRoot.CACHE: PurePosixPath(paths.cache_root) / spec.name,
+        StorageRoot.DATA: PurePosixPath(paths.data_root),
+        StorageRoot.BACKUPS: PurePosixPath(paths.backup_root),
+        StorageRoot.LOGS: PurePosixPath(paths.cache_root) / "logs",
+        StorageRoot.SITE_CONFIG: PurePosixPath(paths.config_root),
+    }[mount.root]
+    return str(base / mount.source) if mount.source else str(base)
+
+
+def data_tree(settings: Settings) -> list[str]:
+    """The one hardlink-friendly tree: downloads and media side by side on one filesystem."""
+    root = PurePosixPath(settings.paths.data_root)
+    dirs = [root, root / "media"]
+    for download in settings.paths.download_dirs:
+        dirs.append(root / download)
+        dirs.extend(root / download / kind for kind in settings.paths.media_dirs if kind != "photos")
+    dirs.extend(root / "media" / kind for kind in settings.paths.media_dirs)
+    return [str(d) for d in dirs]
+
+
+def directory_tree(settings: Settings) -> list[Directory]:
+    """Every directory host preparation creates, sorted, parents first."""
+    uid, gid = settings.puid, settings.pgid
+    paths = settings.paths
+    group_dir = "2775" if settings.umask == "002" else "2755"
+    entries: dict[str, Directory] = {}
+
+    def add(path: str, mode: str, owner: int = uid, group: int = gid) -> None:
+        entries.setdefault(path, Directory(path=path, mode=mode, uid=owner, gid=group))
+
+    add(paths.config_root, "0750")
+    add(paths.cache_root, "0750")
+    add(paths.backup_root, "0700", 0, 0)
+    for path in data_tree(settings):
+        add(path, group_dir)
+    for spec in settings.enabled_services():
+        for mount in spec.mounts:
+            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG):
+                continue
+            path = host_path(settings, spec, mount)
+            parent = str(PurePosixPath(path).parent)
+            if mount.root in (StorageRoot.CONFIG, StorageRoot.CACHE) and parent not in (
+                paths.config_root,
+                paths.cache_root,
+            ):
+                add(parent, "0750")
+            if mount.root is StorageRoot.LOGS:
+                add(str(PurePosixPath(paths.cache_root) / "logs"), "0750")
+            add(path, "0750")
+    if paths.transcode_path:
+        add(paths.transcode_path, "0750")
+    return sorted(entries.values(), key=lambda d: (PurePosixPath(d.path).parts, d.path))
+
+
+def render_manifest(tree: list[Directory]) -> str:
+    """The host preparation script's input: one `MODE UID GID PATH` record per line.
+
+    Paths are validated to contain no whitespace (config.types.AbsPath), so the
+    fields are unambiguous.
+    """
+    return "".join(f"{d.mode}\t{d.uid}\t{d.gid}\t{d.path}\n" for d in tree)

@@ -1,0 +1,224 @@
+"""The shape of one service catalog entry.
+
+An entry says everything about an app once; every artefact (container,
+route, access rule, DNS record, scrape job, dashboard tile, backup set) is a
+projection of entries plus site settings.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from config.types import Digest, ImageTag, MemorySize, Port, Subdomain
+
+
+class Tier(StrEnum):
+    """Deployment tier; each is one ComponentResource layer."""
+
+    EDGE = "edge"
+    AUTH = "auth"
+    DATA = "data"
+    MEDIA = "media"
+    MONITORING = "monitoring"
+    BACKUP = "backup"
+
+
+class NetworkName(StrEnum):
+    PROXY = "proxy"
+    MEDIA = "media"
+    ADMIN = "admin"
+    DATA = "data"
+
+
+class AuthPolicy(StrEnum):
+    """Authelia policy names."""
+
+    TWO_FACTOR = "two_factor"
+    ONE_FACTOR = "one_factor"
+    BYPASS = "bypass"
+
+
+class StorageRoot(StrEnum):
+    """Where a mount's host source lives.
+
+    config:  <paths.configRoot>/<service>/<source>   (per-app state, backed up)
+    cache:   <paths.cacheRoot>/<service>/<source>    (rebuildable, never backed up)
+    data:    <paths.dataRoot>/<source>               (the one shared hardlink tree)
+    backups: <paths.backupRoot>/<source>
+    logs:    <paths.cacheRoot>/logs/<source>         (shared between a writer and its readers)
+    site-config: <paths.configRoot>/<source>         (every app's config: the backup runner reads it)
+    """
+
+    CONFIG = "config"
+    CACHE = "cache"
+    DATA = "data"
+    BACKUPS = "backups"
+    LOGS = "logs"
+    SITE_CONFIG = "site-config"
+
+
+class MountRole(StrEnum):
+    """What a mount holds, which decides how (and whether) it is backed up."""
+
+    CONFIG = "config"  # settings and small state: daily
+    METADATA = "metadata"  # app libraries/metadata: daily
+    DATABASE = "database"  # a database engine's data directory: dumped, never copied live
+    CACHE = "cache"  # skipped
+    MEDIA = "media"  # the media library: weekly
+    ORIGINALS = "originals"  # irreplaceable originals (photos): daily
+    DOWNLOADS = "downloads"  # in-flight downloads: skipped
+    SCRATCH = "scratch"  # transcode scratch: skipped
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ImageRef(_Frozen):
+    repository: str = Field(description="Registry and repository, e.g. lscr.io/linuxserver/sonarr.")
+    tag: ImageTag = Field(description="Exact version tag; never latest.")
+    digest: Digest | None = Field(default=None, description="Optional sha256 digest pinning the tag.")
+
+    @property
+    def reference(self) -> str:
+        ref = f"{self.repository}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+
+class MountSpec(_Frozen):
+    target: str = Field(description="Path inside the container.")
+    root: StorageRoot = Field(description="Host storage root the source is under.")
+    source: str = Field(default="", description="Sub-path under the root ('' = the root itself).")
+    role: MountRole = Field(description="What the mount holds; drives backup projection.")
+    read_only: bool = Field(default=False, description="Mount read-only.")
+
+    @field_validator("target")
+    @classmethod
+    def _absolute_target(cls, value: str) -> str:
+        if not value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("container path must be absolute without '..'")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _relative_source(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("source must be relative to its storage root, without '..'")
+        return value
+
+
+class HealthcheckSpec(_Frozen):
+    test: tuple[str, ...] = Field(description="Docker healthcheck test, e.g. ('CMD', 'wget', ...).")
+    interval: str = "30s"
+    timeout: str = "5s"
+    retries: int = 3
+    start_period: str = "60s"
+
+
+class PublishedPort(_Frozen):
+    internal: Port
+    external: Port
+    protocol: str = "tcp"
+
+
+class MetricsSpec(_Frozen):
+    port: Port
+    path: str = "/metrics"
+    scheme: str = "http"
+
+
+class DatabaseSpec(_Frozen):
+    """A database the app keeps, for the backup tier.
+
+    postgres: a database on the shared (or the app's own) PostgreSQL server, dumped with pg_dump.
+    sqlite: a file under the app's config mount, copied with SQLite's online backup API.
+    """
+
+    engine: str = Field(pattern="^(postgres|sqlite)$")
+    name: str = Field(description="Database name (postgres) or path relative to the config dir (sqlite).")
+    server: str | None = Field(default=None, description="Catalog name of the PostgreSQL server.")
+
+
+class DashboardTile(_Frozen):
+    group: str
+    icon: str
+    description: str
+
+
+class ServiceSpec(_Frozen):
+    """One app in the catalog."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$", description="Catalog key and container name.")
+    display_name: str
+    tier: Tier
+    image: ImageRef
+    enabled_by_default: bool = True
+    port: Port | None = Field(default=None, description="Internal HTTP port of the web UI/API.")
+    subdomain: Subdomain | None = Field(default=None, description="Routed at <subdomain>.<domain>; None = not routed.")
+    apex: bool = Field(default=False, description="Also served at the apex domain (the dashboard).")
+    public: bool = Field(default=False, description="Reachable without SSO (the app is itself an auth endpoint).")
+    auth: AuthPolicy = AuthPolicy.TWO_FACTOR
+    bypass_paths: tuple[str, ...] = Field(
+        default=(), description="Path regexes that skip SSO so mobile apps and API clients keep working."
+    )
+    admin: bool = Field(default=False, description="Administrative app: two-factor required.")
+    oidc: bool = Field(default=False, description="Supports sign-in through Authelia's OIDC provider.")
+    streams_media: bool = Field(default=False, description="Serves video or large media (DNS-only at Cloudflare).")
+    networks: tuple[NetworkName, ...]
+    mounts: tuple[MountSpec, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    linuxserver_ids: bool = Field(default=False, description="Image reads PUID/PGID/UMASK from env.")
+    run_as_site_user: bool = Field(default=False, description="Run the process as PUID:PGID (user:).")
+    user: str | None = Field(default=None, description="Fixed user:group the image runs as.")
+    command: tuple[str, ...] | None = None
+    healthcheck: HealthcheckSpec | None = None
+    memory: MemorySize = "256m"
+    cpus: float = Field(default=1.0, gt=0, le=64)
+    capabilities: tuple[str, ...] = Field(default=(), description="Capabilities added after dropping ALL.")
+    gpu: bool = Field(default=False, description="May use the site's GPU for transcoding/inference.")
+    read_only_rootfs: bool = True
+    tmpfs: dict[str, str] = Field(default_factory=dict, description="tmpfs mounts: path -> options.")
+    published: tuple[PublishedPort, ...] = Field(default=(), description="Host ports (ingress and VPN only).")
+    metrics: MetricsSpec | None = None
+    databases: tuple[DatabaseSpec, ...] = ()
+    backup_exclude: tuple[str, ...] = Field(default=(), description="Globs under the config dir to skip.")
+    dashboard: DashboardTile | None = None
+    depends_on: tuple[str, ...] = ()
+    restart: str = "unless-stopped"
+
+    @field_validator("bypass_paths")
+    @classmethod
+    def _regexes(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        for path in paths:
+            try:
+                re.compile(path)
+            except re.error as exc:
+                raise ValueError(f"bypass path {path!r} is not a valid regex: {exc}") from None
+            if not path.startswith("^/"):
+                raise ValueError(f"bypass path {path!r} must be anchored, starting with ^/")
+        return paths
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceSpec:
+        if self.subdomain and self.port is None:
+            raise ValueError(f"{self.name}: a routed app needs its internal port")
+        if self.bypass_paths and not self.subdomain:
+            raise ValueError(f"{self.name}: bypass paths without a subdomain")
+        if self.published and self.tier is not Tier.EDGE:
+            raise ValueError(f"{self.name}: only edge services publish host ports")
+        return self
+
+    @property
+    def routed(self) -> bool:
+        return self.subdomain is not None
+
+    @property
+    def effective_auth(self) -> AuthPolicy:
+        if self.public:
+            return AuthPolicy.BYPASS
+        if self.admin:
+            return AuthPolicy.TWO_FACTOR
+        return self.auth

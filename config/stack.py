@@ -1,0 +1,153 @@
+"""Reading stack config: once, in __main__.py, and for the offline check from stack files.
+
+Structured values arrive as JSON text (Pulumi's wire form for objects and
+lists); secrets that the program cannot generate are read as Pulumi secrets
+and never enter the settings model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+from pydantic import ValidationError
+
+from config.problems import NAMESPACE, Problem, SettingsError, problems_from
+from config.settings import Settings
+
+SECRET_KEYS: dict[str, str] = {
+    "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
+    "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+}
+"""Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
+
+OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-secret"  # noqa: S105 - stands in for ciphertext
+
+
+@dataclass(frozen=True)
+class Site:
+    """Validated settings plus the secret config values (as Pulumi secrets)."""
+
+    settings: Settings
+    secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        return self.secrets.get(key)
+
+
+def _decode(value: str) -> Any:
+    text = value.strip()
+    if text[:1] in "{[":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate plain (non-secret) config values, keyed without the namespace. Raises SettingsError."""
+    try:
+        return Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise SettingsError(problems_from(exc)) from None
+
+
+def _config_keys() -> set[str]:
+    # The SDK has no public "list keys": the engine hands config over in these two places.
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
+def load_site() -> Site:
+    """Read every `media-server:` key once. Called only from __main__.py."""
+    cfg = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    secrets: dict[str, pulumi.Output[str]] = {}
+    problems: list[Problem] = []
+    for full_key in sorted(_config_keys()):
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        if key in SECRET_KEYS:
+            if not runtime_config.is_config_secret(full_key):
+                problems.append(
+                    Problem(full_key, "a plain value", f"must be set with `pulumi config set --secret {key}`")
+                )
+                continue
+            value = cfg.get_secret(key)
+            if value is not None:
+                secrets[key] = value
+            continue
+        value_text = cfg.get(key)
+        if value_text is not None:
+            raw[key] = _decode(value_text)
+    try:
+        settings = parse_settings(raw)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+        raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
+    _require_secrets(settings, secrets)
+    return Site(settings=settings, secrets=secrets)
+
+
+def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
+    problems = []
+    if settings.host.mode == "ssh" and settings.host.auth == "key" and "sshPrivateKey" not in secrets:
+        problems.append(Problem(f"{NAMESPACE}:sshPrivateKey", "nothing", "host.auth is key; set the key with --secret"))
+    if settings.cloudflare.enabled and "cloudflareApiToken" not in secrets:
+        problems.append(
+            Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
+        )
+    if problems:
+        raise SettingsError(problems)
+
+
+# ------------------------------------------------------------------ stack files (offline)
+@dataclass(frozen=True)
+class StackConfig:
+    """Config as the engine would hand it to the program: `ns:key` -> text, plus the secret keys."""
+
+    name: str
+    values: dict[str, str]
+    secret_keys: list[str]
+
+
+def _project_defaults(project_file: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(project_file.read_text()) or {}
+    defaults: dict[str, Any] = {}
+    for key, value in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{doc.get('name', NAMESPACE)}:{key}"
+        if isinstance(value, dict) and ("default" in value or "type" in value):
+            if "default" in value:
+                defaults[full] = value["default"]
+        else:
+            defaults[full] = value
+    return defaults
+
+
+def load_stack_file(stack_file: Path, project_file: Path | None = None) -> StackConfig:
+    """Merge Pulumi.yaml defaults with a Pulumi.<stack>.yaml, the way the CLI does."""
+    project_file = project_file or stack_file.with_name("Pulumi.yaml")
+    merged: dict[str, Any] = _project_defaults(project_file) if project_file.exists() else {}
+    doc = yaml.safe_load(stack_file.read_text()) or {}
+    merged.update(doc.get("config") or {})
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in merged.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = OFFLINE_SECRET_PLACEHOLDER
+            secret_keys.append(key)
+        elif isinstance(value, str):
+            values[key] = value
+        else:
+            values[key] = json.dumps(value)
+    name = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return StackConfig(name=name, values=values, secret_keys=sorted(secret_keys))

@@ -1,0 +1,151 @@
+"""Reusable validated types for site settings and the service catalog.
+
+Each type fails with a message that says what is allowed, so that the
+settings loader can print one line per problem: key, value, expectation.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zoneinfo
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/@+-]*$")
+_MEMORY = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[bkmg]?)$", re.IGNORECASE)
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_UMASK = re.compile(r"^0?[0-7]{3}$")
+
+
+def _fqdn(value: str) -> str:
+    host = value.strip().lower().rstrip(".")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(
+            "not a valid domain name; expected a fully qualified name such as media.example.org "
+            "(letters, digits and hyphens, at least two labels)"
+        )
+    if labels[-1].isdigit():
+        raise ValueError("not a valid domain name; the top-level label cannot be numeric")
+    return host
+
+
+def _subdomain(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError(
+            "not a valid subdomain label; expected lowercase letters, digits and inner hyphens (1-63 chars)"
+        )
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("not an IANA time zone; expected a name such as Europe/Berlin or Etc/UTC")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"not a valid IPv4 network ({exc}); expected a CIDR such as 10.10.0.0/24 with no host bits set"
+        ) from None
+    if net.prefixlen > 29:
+        raise ValueError("network too small; expected a prefix of /29 or larger (e.g. /24)")
+    return str(net)
+
+
+def _abs_path(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("relative path; expected an absolute path starting with /")
+    if ".." in PurePosixPath(value).parts:
+        raise ValueError("path contains '..'; expected a normalised absolute path")
+    if not _SAFE_PATH.match(value):
+        raise ValueError("path contains characters outside A-Z a-z 0-9 . _ / @ + -; expected a plain absolute path")
+    return str(PurePosixPath(value))
+
+
+def _image_tag(value: str) -> str:
+    if value == "":
+        raise ValueError("empty image tag; expected an exact version tag such as 10.11.2")
+    if value.lower() == "latest":
+        raise ValueError("'latest' is not a pinned version; expected an exact version tag such as 10.11.2")
+    if not _TAG.match(value):
+        raise ValueError("not a valid Docker image tag; expected [A-Za-z0-9_.-], up to 128 characters")
+    return value
+
+
+def _digest(value: str) -> str:
+    if not _DIGEST.match(value):
+        raise ValueError("not an image digest; expected sha256: followed by 64 lowercase hex digits")
+    return value
+
+
+def parse_memory_mb(value: str) -> int:
+    """Memory size such as '512m', '2g' or '1.5G' in mebibytes (Docker's unit for `memory`)."""
+    match = _MEMORY.match(value.strip())
+    if not match:
+        raise ValueError("memory limit does not parse; expected a size such as 256m, 1g or 1.5g")
+    num = float(match["num"])
+    factor = {"": 1 / (1024 * 1024), "b": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1, "g": 1024}[match["unit"].lower()]
+    mb = int(num * factor)
+    if mb < 6:
+        raise ValueError("memory limit below Docker's minimum of 6m; expected a size such as 256m or 1g")
+    return mb
+
+
+def _memory(value: str) -> str:
+    parse_memory_mb(value)
+    return value.strip().lower()
+
+
+def _umask(value: str) -> str:
+    if not _UMASK.match(value):
+        raise ValueError("not a umask; expected three octal digits such as 002 or 022")
+    return value.zfill(4)[-3:]
+
+
+def _posix_id(value: int) -> int:
+    if value == 0:
+        raise ValueError("0 is root; expected the uid/gid of an unprivileged user (>= 1, usually 1000)")
+    if not 1 <= value < 2**31:
+        raise ValueError("out of range; expected a uid/gid from 1 to 2147483647")
+    return value
+
+
+def _ssh_option(value: str) -> str:
+    normalised = re.sub(r"\s+", "", value).lower()
+    if "stricthostkeychecking=no" in normalised or "stricthostkeychecking=off" in normalised:
+        raise ValueError(
+            "disables host key checking; expected StrictHostKeyChecking=yes with a known_hosts entry "
+            "(set host.hostKey or add the host to known_hosts)"
+        )
+    if "userknownhostsfile=/dev/null" in normalised:
+        raise ValueError("discards known hosts; expected a real UserKnownHostsFile or none")
+    return value
+
+
+Fqdn = Annotated[str, AfterValidator(_fqdn)]
+Subdomain = Annotated[str, AfterValidator(_subdomain)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+AbsPath = Annotated[str, AfterValidator(_abs_path)]
+ImageTag = Annotated[str, AfterValidator(_image_tag)]
+Digest = Annotated[str, AfterValidator(_digest)]
+MemorySize = Annotated[str, AfterValidator(_memory)]
+Umask = Annotated[str, AfterValidator(_umask)]
+SshOption = Annotated[str, AfterValidator(_ssh_option)]
+PosixId = Annotated[int, AfterValidator(_posix_id)]
+Port = Annotated[int, Field(ge=1, le=65535)]

@@ -1,0 +1,96 @@
+"""What the offline check prints: a readable summary, or one JSON document."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from offline.recorder import Recorded, Secret
+from offline.runner import RunResult
+
+SECRET_MARKER = "[secret]"  # noqa: S105 - the redaction marker
+CONTAINER = "docker:index/container:Container"
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return SECRET_MARKER
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _short(urn: str | None) -> str | None:
+    return urn.rsplit("::", 1)[-1] if urn else None
+
+
+def _resource_doc(res: Recorded, types: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": res.type,
+        "name": res.name,
+        "urn": res.urn,
+        "parent": res.parent,
+        "parentType": types.get(res.parent or ""),
+        "provider": res.provider,
+        "custom": res.custom,
+        "additionalSecretOutputs": res.additional_secret_outputs,
+        "inputs": redact(res.inputs),
+    }
+
+
+def to_json(result: RunResult, extra: dict[str, Any] | None = None) -> str:
+    types = {r.urn: r.type for r in result.resources}
+    doc: dict[str, Any] = {
+        "stack": result.stack,
+        "ok": result.ok,
+        "problems": [{"key": p.key, "value": p.value, "message": p.message} for p in result.problems],
+        "resources": [_resource_doc(r, types) for r in result.resources],
+        "exports": redact(result.exports),
+    }
+    doc.update(extra or {})
+    return json.dumps(doc, indent=2, sort_keys=True, default=str)
+
+
+def _label(res: Recorded, key: str) -> str:
+    for item in res.inputs.get("labels", []) or []:
+        if isinstance(item, dict) and item.get("label") == key:
+            return str(item.get("value"))
+    return ""
+
+
+def print_summary(result: RunResult, console: Console, urls: dict[str, str]) -> None:
+    if not result.ok:
+        console.print(f"[bold red]stack {result.stack}: {len(result.problems)} problem(s); nothing registered[/]")
+        for problem in result.problems:
+            console.print(f"  - {problem}", markup=False, highlight=False)
+        return
+    types = {r.urn: r.type for r in result.resources}
+    console.print(f"[bold]stack {result.stack}[/]: {len(result.resources)} resources")
+
+    by_type = Table(title="Resources by type and component", show_lines=False)
+    by_type.add_column("type")
+    by_type.add_column("component")
+    by_type.add_column("count", justify="right")
+    counts = Counter((r.type, types.get(r.parent or "", "(stack)")) for r in result.resources)
+    for (typ, parent), count in sorted(counts.items()):
+        by_type.add_row(typ, parent, str(count))
+    console.print(by_type)
+
+    services = Table(title="Services")
+    for column in ("service", "tier", "url", "networks", "image"):
+        services.add_column(column)
+    for res in sorted(result.of_type(CONTAINER), key=lambda r: (_label(r, "media-server.tier"), r.name)):
+        service = _label(res, "media-server.service")
+        nets = res.inputs.get("networksAdvanced") or []
+        net_names = ", ".join(str(n.get("name", "")).rsplit("-", 1)[-1] for n in nets if isinstance(n, dict))
+        if not net_names:
+            net_names = str(res.inputs.get("networkMode", ""))
+        image = str(res.inputs.get("image", ""))
+        services.add_row(service, _label(res, "media-server.tier"), urls.get(service, ""), net_names, image[:60])
+    console.print(services)

@@ -1,0 +1,65 @@
+"""Shared fixtures: stack configs as the engine would pass them, and program runs under mocks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.stack import StackConfig, load_stack_file
+from offline.runner import ROOT, RunResult, run_program
+
+CONTAINER = "docker:index/container:Container"
+
+
+def minimal_config(**overrides: Any) -> dict[str, Any]:
+    """The smallest valid site: local Docker, defaults elsewhere. Keys without the namespace."""
+    base: dict[str, Any] = {"domain": "media.example.org", "host": {"mode": "local"}}
+    base.update(overrides)
+    return base
+
+
+def as_stack(raw: dict[str, Any], name: str = "test", secrets: dict[str, str] | None = None) -> StackConfig:
+    values = {f"media-server:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
+    secret_keys = []
+    for key, value in (secrets or {}).items():
+        values[f"media-server:{key}"] = value
+        secret_keys.append(f"media-server:{key}")
+    return StackConfig(name=name, values=values, secret_keys=secret_keys)
+
+
+@pytest.fixture(scope="session")
+def prod() -> RunResult:
+    result = run_program(load_stack_file(ROOT / "Pulumi.prod.yaml"))
+    assert result.ok, result.problems
+    return result
+
+
+@pytest.fixture(scope="session")
+def dev() -> RunResult:
+    result = run_program(load_stack_file(ROOT / "Pulumi.dev.yaml"))
+    assert result.ok, result.problems
+    return result
+
+
+@pytest.fixture
+def run_site() -> Callable[..., RunResult]:
+    def _run(raw: dict[str, Any], secrets: dict[str, str] | None = None, name: str = "test") -> RunResult:
+        return run_program(as_stack(raw, name=name, secrets=secrets))
+
+    return _run
+
+
+def containers(result: RunResult) -> dict[str, Any]:
+    """Container inputs by catalog service name (from the service label)."""
+    out = {}
+    for res in result.of_type(CONTAINER):
+        labels = {item["label"]: item["value"] for item in res.inputs.get("labels", [])}
+        out[labels["media-server.service"]] = res
+    return out
+
+
+STACK_FILES = sorted(Path(ROOT).glob("Pulumi.*.yaml"))

@@ -1,0 +1,84 @@
+"""Host preparation for real: the repo's script over SSH into a scratch root, twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.host import PREPARE_SCRIPT, prepare_command
+from config.layout import directory_tree, render_manifest
+from config.stack import parse_settings
+from tests.conftest import minimal_config
+from tests.realtool.sshd import ssh_server
+
+pytestmark = pytest.mark.realtool
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int, str]]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.stat()
+        out[str(path.relative_to(root))] = (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777))
+    return out
+
+
+def test_every_shell_script_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is missing: run `make setup-system`"
+    scripts = sorted(str(p) for p in ROOT.glob("scripts/**/*.sh")) + [str(ROOT / ".ci" / "run")]
+    result = subprocess.run([shellcheck, "-x", *scripts], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prepare_over_ssh_is_idempotent(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test starts sshd and chowns files: it must run as root (CI does)")
+    settings = parse_settings(minimal_config(puid=1234, pgid=2345))
+    manifest = render_manifest(directory_tree(settings))
+    scratch = tmp_path / "host-root"
+    scratch.mkdir()
+    command = prepare_command(settings.host, PREPARE_SCRIPT.read_text()) + f" --root {scratch}"
+
+    with ssh_server(tmp_path / "sshd") as server:
+        first = server.ssh(command, stdin=manifest)
+        assert first.returncode == 0, first.stderr
+        tree_after_first = _tree(scratch)
+        second = server.ssh(command, stdin=manifest)
+        assert second.returncode == 0, second.stderr
+
+    assert _tree(scratch) == tree_after_first
+    count = manifest.count("\n")
+    assert f"{count} directories checked, 0 changed" in second.stdout
+    assert "0 changed" not in first.stdout
+    config_dir = tree_after_first["opt/mediaserver/sonarr"]
+    assert config_dir == (1234, 2345, "0o750")
+    assert tree_after_first["data/media/movies"] == (1234, 2345, "0o2775")
+    assert tree_after_first["data/torrents/movies"] == (1234, 2345, "0o2775")
+    assert tree_after_first["srv/backups"] == (0, 0, "0o700")
+
+
+def test_prepare_repairs_drifted_mode_and_owner(tmp_path: Path) -> None:
+    settings = parse_settings(minimal_config())
+    manifest = render_manifest(directory_tree(settings))
+    scratch = tmp_path / "root"
+    run = ["bash", str(PREPARE_SCRIPT), "--root", str(scratch)]
+    subprocess.run(run, input=manifest, text=True, check=True, capture_output=True)
+    drifted = scratch / "opt/mediaserver/radarr"
+    drifted.chmod(0o777)
+    again = subprocess.run(run, input=manifest, text=True, check=True, capture_output=True)
+    assert "1 changed" in again.stdout
+    assert oct(drifted.stat().st_mode & 0o7777) == "0o750"
+
+
+def test_prepare_refuses_bad_records(tmp_path: Path) -> None:
+    run = ["bash", str(PREPARE_SCRIPT), "--root", str(tmp_path)]
+    bad = subprocess.run(run, input="0750\t1\t1\trelative/path\n", text=True, capture_output=True, check=False)
+    assert bad.returncode == 65 and "must be absolute" in bad.stderr
+    (tmp_path / "link").symlink_to("/etc")
+    sym = subprocess.run(run, input="0750\t1\t1\t/link\n", text=True, capture_output=True, check=False)
+    assert sym.returncode == 66 and "refusing symlink" in sym.stderr

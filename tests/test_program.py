@@ -1,0 +1,136 @@
+"""The real program under mocks: what the dev and prod stacks register."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from offline.recorder import Secret
+from offline.report import to_json
+from offline.runner import RunResult
+from tests.conftest import CONTAINER, containers, minimal_config
+
+
+def test_prod_docker_provider_is_ssh(prod: RunResult) -> None:
+    (provider,) = prod.of_type("pulumi:providers:docker")
+    assert provider.inputs["host"] == "ssh://deploy@media-host.example.org:22"
+    assert provider.inputs["sshOpts"] == ["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=15"]
+
+
+def test_dev_uses_local_socket(dev: RunResult) -> None:
+    (provider,) = dev.of_type("pulumi:providers:docker")
+    assert provider.inputs["host"] == "unix:///var/run/docker.sock"
+    assert dev.of_type("command:local:Command") and not dev.of_type("command:remote:Command")
+
+
+def test_four_networks_with_subnets_data_internal(prod: RunResult) -> None:
+    nets = {r.inputs["name"]: r.inputs for r in prod.of_type("docker:index/network:Network")}
+    assert sorted(nets) == ["ms-prod-admin", "ms-prod-data", "ms-prod-media", "ms-prod-proxy"]
+    subnets = {name: net["ipamConfigs"][0]["subnet"] for name, net in nets.items()}
+    assert subnets == {
+        "ms-prod-proxy": "10.10.0.0/24",
+        "ms-prod-media": "10.10.1.0/24",
+        "ms-prod-admin": "10.10.2.0/24",
+        "ms-prod-data": "10.10.3.0/24",
+    }
+    for name, net in nets.items():
+        assert net["internal"] is name.endswith("-data"), name
+        gateway = ipaddress.IPv4Address(net["ipamConfigs"][0]["gateway"])
+        assert gateway in ipaddress.IPv4Network(net["ipamConfigs"][0]["subnet"])
+
+
+def test_every_container_hardened_and_under_a_component(prod: RunResult) -> None:
+    types = {r.urn: r.type for r in prod.resources}
+    found = prod.of_type(CONTAINER)
+    assert len(found) >= 30
+    for res in found:
+        inputs = res.inputs
+        assert types[res.parent or ""] == "media-server:app:ContainerService", res.name
+        assert res.provider and res.provider.endswith("pulumi:providers:docker::host-docker"), res.name
+        assert not inputs.get("privileged"), res.name
+        assert inputs["capabilities"]["drops"] == ["ALL"], res.name
+        assert "SYS_ADMIN" not in inputs["capabilities"].get("adds", []), res.name
+        assert inputs["memory"] > 0, res.name
+        assert "no-new-privileges:true" in inputs["securityOpts"], res.name
+        assert inputs["restart"] == "unless-stopped", res.name
+        assert inputs["logDriver"] == "json-file" and inputs["logOpts"]["max-size"], res.name
+        assert inputs["networkMode"] != "bridge" and inputs["networkMode"] != "host", res.name
+        assert "@sha256:" in inputs["image"], res.name  # from the pulled image's repo digest
+
+
+def test_containers_wait_for_host_preparation(prod: RunResult) -> None:
+    for res in prod.of_type(CONTAINER):
+        assert any(dep.endswith("command:remote:Command::host-prepare") for dep in res.dependencies), res.name
+
+
+def test_only_ingress_publishes_ports(prod: RunResult) -> None:
+    published = {name: res.inputs.get("ports") for name, res in containers(prod).items() if res.inputs.get("ports")}
+    assert sorted(published) == ["traefik", "wireguard"]
+    assert sorted(p["external"] for p in published["traefik"]) == [80, 443]
+    assert published["wireguard"] == [{"external": 51820, "internal": 51820, "protocol": "udp"}]
+
+
+def test_labels_name_project_stack_service_tier_and_hold_no_secret(prod: RunResult) -> None:
+    for name, res in containers(prod).items():
+        labels = {item["label"]: item["value"] for item in res.inputs["labels"]}
+        assert labels == {
+            "media-server.project": "media-server",
+            "media-server.stack": "prod",
+            "media-server.service": name,
+            "media-server.tier": labels["media-server.tier"],
+        }
+        assert not any(isinstance(v, Secret) for v in res.inputs["labels"])
+
+
+def test_linuxserver_images_get_ids_and_umask(prod: RunResult) -> None:
+    sonarr = containers(prod)["sonarr"].inputs
+    assert {"PUID=1000", "PGID=1000", "UMASK=002", "TZ=Europe/Berlin"} <= set(sonarr["envs"])
+
+
+def test_generated_secrets_stay_secret(prod: RunResult) -> None:
+    passwords = prod.of_type("random:index/randomPassword:RandomPassword")
+    assert passwords
+    for res in passwords:
+        assert {"result", "bcryptHash"} <= set(res.additional_secret_outputs)
+    postgres = containers(prod)["postgres"].inputs
+    assert isinstance(postgres["envs"], Secret)
+    assert isinstance(prod.exports["generatedSecrets"], Secret)
+    dumped = to_json(prod)
+    assert "POSTGRES_PASSWORD=" not in dumped and "REDIS_PASSWORD=" not in dumped
+
+
+def test_invalid_stack_registers_nothing(run_site) -> None:  # type: ignore[no-untyped-def]
+    result = run_site(minimal_config(domain="bad domain", puid=0, services={"sonarr": {"imageTag": "latest"}}))
+    assert not result.ok
+    assert len(result.problems) == 3
+    assert result.resources == []
+
+
+def test_disabled_tier_registers_no_layer(run_site) -> None:  # type: ignore[no-untyped-def]
+    result = run_site(minimal_config(tiers={"edge": True, "media": False, "monitoring": False, "backup": False}))
+    assert result.ok, result.problems
+    types = {r.type for r in result.resources}
+    assert "media-server:apps:MediaTier" not in types
+    assert "jellyfin" not in containers(result)
+
+
+def test_service_override_changes_image_and_limits(run_site) -> None:  # type: ignore[no-untyped-def]
+    result = run_site(minimal_config(services={"sonarr": {"imageTag": "4.0.17", "memory": "1g", "cpus": 2}}))
+    images = {r.inputs["name"] for r in result.of_type("docker:index/remoteImage:RemoteImage")}
+    assert "lscr.io/linuxserver/sonarr:4.0.17" in images
+    sonarr = containers(result)["sonarr"].inputs
+    assert sonarr["memory"] == 1024 and sonarr["cpus"] == "2"
+
+
+def test_plain_secret_config_refused(run_site) -> None:  # type: ignore[no-untyped-def]
+    result = run_site(minimal_config(cloudflareApiToken="plaintext"))
+    assert [str(p) for p in result.problems] == [
+        "media-server:cloudflareApiToken: must be set with `pulumi config set --secret cloudflareApiToken` "
+        "(got a plain value)"
+    ]
+    assert result.resources == []
+
+
+def test_two_runs_render_identically(run_site) -> None:  # type: ignore[no-untyped-def]
+    first = to_json(run_site(minimal_config()))
+    second = to_json(run_site(minimal_config()))
+    assert first == second

@@ -1,0 +1,147 @@
+"""Settings validation: every bad input names the config key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from config.problems import SettingsError
+from config.stack import parse_settings
+from tests.conftest import minimal_config
+
+
+def problems_for(**overrides: Any) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(minimal_config(**overrides))
+    return [str(p) for p in info.value.problems]
+
+
+def only_problem(**overrides: Any) -> str:
+    found = problems_for(**overrides)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_minimal_site_is_valid() -> None:
+    settings = parse_settings(minimal_config())
+    assert settings.domain == "media.example.org"
+    assert settings.networks.data.cidr == "10.10.3.0/24"
+    assert settings.paths.config_root == "/opt/mediaserver"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "expected"),
+    [
+        ({"domain": "not a domain"}, "media-server:domain", r"not a valid domain name.*\(got \"not a domain\"\)"),
+        ({"domain": "localhost"}, "media-server:domain", r"not a valid domain name"),
+        ({"timezone": "Mars/Olympus"}, "media-server:timezone", r"not an IANA time zone.*Europe/Berlin"),
+        (
+            {"networks": {"proxy": {"cidr": "10.10.0.0/33"}}},
+            "media-server:networks.proxy.cidr",
+            r"not a valid IPv4 network.*10\.10\.0\.0/33",
+        ),
+        (
+            {"networks": {"media": {"cidr": "10.10.0.128/25"}}},
+            "media-server:networks.media.cidr",
+            r"overlaps the proxy network \(10\.10\.0\.0/24\); expected disjoint subnets",
+        ),
+        (
+            {"services": {"plex": {"enabled": True}}},
+            "media-server:services.plex",
+            r"unknown service; expected one of: .*jellyfin",
+        ),
+        ({"services": {"sonarr": {"imageTag": "latest"}}}, "media-server:services.sonarr.imageTag", r"'latest'"),
+        ({"services": {"sonarr": {"imageTag": ""}}}, "media-server:services.sonarr.imageTag", r"empty image tag"),
+        ({"puid": 0}, "media-server:puid", r"0 is root; expected the uid/gid of an unprivileged user"),
+        ({"paths": {"configRoot": "opt/media"}}, "media-server:paths.configRoot", r"relative path"),
+        ({"paths": {"dataRoot": "/data/../etc"}}, "media-server:paths.dataRoot", r"contains '\.\.'"),
+        (
+            {"cloudflare": {"enabled": True, "zoneId": "0123456789abcdef0123456789abcdef"}},
+            "media-server:cloudflare.zone",
+            r"Cloudflare is enabled; expected the zone name",
+        ),
+        (
+            {"host": {"mode": "ssh", "address": "h.example.org", "port": 70000}},
+            "media-server:host.port",
+            r"less than or equal to 65535",
+        ),
+        (
+            {"host": {"mode": "ssh", "address": "h.example.org", "sshOptions": ["-o", "StrictHostKeyChecking=no"]}},
+            "media-server:host.sshOptions[1]",
+            r"disables host key checking",
+        ),
+        (
+            {"services": {"jellyfin": {"memory": "lots"}}},
+            "media-server:services.jellyfin.memory",
+            r"memory limit does not parse; expected a size such as 256m",
+        ),
+        ({"umask": "999"}, "media-server:umask", r"not a umask"),
+        ({"colour": "blue"}, "media-server:colour", r"unknown key"),
+    ],
+)
+def test_bad_input_names_key_value_and_expectation(overrides: dict[str, Any], key: str, expected: str) -> None:
+    problem = only_problem(**overrides)
+    assert problem.startswith(key + ": "), problem
+    assert re.search(expected, problem), problem
+    assert "(got " in problem
+
+
+def test_two_services_on_one_subdomain() -> None:
+    problem = only_problem(services={"radarr": {"subdomain": "sonarr"}})
+    assert problem.startswith("media-server:services.")
+    assert "subdomain already used by" in problem
+    assert '(got "sonarr")' in problem
+
+
+def test_every_problem_reported_at_once() -> None:
+    found = problems_for(
+        domain="bad domain",
+        timezone="Nowhere/Land",
+        puid=0,
+        paths={"configRoot": "relative", "dataRoot": "/data/../x"},
+        networks={"admin": {"cidr": "10.10.0.0/24"}},
+        services={"nope": {}, "sonarr": {"imageTag": "latest", "memory": "a lot"}},
+    )
+    keys = sorted(p.split(": ", 1)[0] for p in found)
+    assert keys == [
+        "media-server:domain",
+        "media-server:networks.admin.cidr",
+        "media-server:paths.configRoot",
+        "media-server:paths.dataRoot",
+        "media-server:puid",
+        "media-server:services.nope",
+        "media-server:services.sonarr.imageTag",
+        "media-server:services.sonarr.memory",
+        "media-server:timezone",
+    ]
+
+
+def test_ssh_mode_needs_address() -> None:
+    assert only_problem(host={"mode": "ssh"}).startswith("media-server:host.address: ssh mode needs")
+
+
+def test_gpu_intel_needs_group_ids() -> None:
+    found = problems_for(gpu={"kind": "intel"})
+    assert [p.split(":", 2)[1] for p in found] == ["gpu.renderGid", "gpu.videoGid"]
+
+
+def test_nvidia_with_intel_render_node_refused() -> None:
+    problem = only_problem(gpu={"kind": "nvidia", "devices": ["/dev/dri/renderD128"]})
+    assert problem.startswith("media-server:gpu.devices[0]: an Intel/AMD render node with gpu kind nvidia")
+
+
+def test_overlapping_roots_refused() -> None:
+    problem = only_problem(paths={"cacheRoot": "/opt/mediaserver/cache"})
+    assert problem.startswith("media-server:paths.cacheRoot: overlaps configRoot")
+
+
+def test_memory_parses_units() -> None:
+    from config.types import parse_memory_mb
+
+    assert parse_memory_mb("512m") == 512
+    assert parse_memory_mb("2g") == 2048
+    assert parse_memory_mb("1.5G") == 1536
+    with pytest.raises(ValueError, match="below Docker's minimum"):
+        parse_memory_mb("1k")

@@ -12,7 +12,7 @@ from components.auth import AuthLayer
 from components.backup import BackupTier
 from components.data import DataTier
 from components.host import RemoteHost, RemoteHostArgs
-from components.layer import LayerArgs
+from components.layer import LayerArgs, ServiceLayer
 from components.media import MediaTier
 from components.monitoring import MonitoringTier
 from components.networks import BridgeNetworks, BridgeNetworksArgs
@@ -43,7 +43,7 @@ networks = BridgeNetworks(
 context = SiteContext(settings=settings, stack=stack, networks=networks.by_name, ready=[host.prepared])
 
 data = DataTier("data", LayerArgs(site=context, secrets=site.secrets), opts=on_host)
-layers = [data]
+layers: list[ServiceLayer] = [data]
 peers = dict(data.services)
 for layer_type, tier_on in (
     (AuthLayer, settings.tiers.edge),

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ratio ours/baseline  : {med_ratio:.2f}x (min {min(ratios):.2f}, max {max(ratios):.2f})")
     print(f"  peak RSS (process)   : {peak_mib:.0f} MiB")
     met = med_ours <= TARGET_SECONDS and med_ratio <= TARGET_RATIO
-    print(f"  targets              : <= {TARGET_SECONDS:.0f} s and <= {TARGET_RATIO:.1f}x: {'met' if met else 'MISSED'}")
+    verdict = "met" if met else "MISSED"
+    print(f"  targets              : <= {TARGET_SECONDS:.0f} s and <= {TARGET_RATIO:.1f}x: {verdict}")
     return 0 if met else 1
 
 

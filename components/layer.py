@@ -14,6 +14,7 @@ import pulumi
 import pulumi_random as random
 
 from components.service import ContainerService, ContainerServiceArgs, SiteContext
+from config.settings import Settings
 from config.spec import ServiceSpec, Tier
 
 
@@ -50,7 +51,7 @@ class ServiceLayer(pulumi.ComponentResource):
         self.services = {}
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self._args.site.settings
 
     def specs(self) -> list[ServiceSpec]:

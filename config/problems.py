@@ -79,7 +79,11 @@ def problems_from(error: ValidationError) -> list[Problem]:
     return out
 
 
-def raise_problems(title: str, problems: Iterable[tuple[tuple[str | int, ...], Any, str]]) -> None:
+ProblemSpec = tuple[tuple[str | int, ...], object, str]
+"""(location under the model, bad value, message) for raise_problems."""
+
+
+def raise_problems(title: str, problems: Iterable[ProblemSpec]) -> None:
     """Raise one pydantic ValidationError carrying several located problems (for cross-field checks)."""
     details = [
         InitErrorDetails(type=PydanticCustomError("settings", "{message}", {"message": message}), loc=loc, input=value)

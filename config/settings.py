@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from config.catalog import CATALOG
-from config.problems import raise_problems
+from config.problems import ProblemSpec, raise_problems
 from config.spec import NetworkName, ServiceSpec, Tier
 from config.types import (
     AbsPath,
@@ -115,7 +115,7 @@ class PathSettings(Section):
             "cacheRoot": self.cache_root,
             "backupRoot": self.backup_root,
         }
-        problems = []
+        problems: list[ProblemSpec] = []
         for (key_a, a), (key_b, b) in itertools.combinations(roots.items(), 2):
             if a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/"):
                 problems.append(((key_b,), b, f"overlaps {key_a} ({a}); expected separate directory trees"))
@@ -144,7 +144,7 @@ class NetworkSettings(Section):
     @model_validator(mode="after")
     def _no_overlap(self) -> NetworkSettings:
         nets = {name.value: ipaddress.IPv4Network(getattr(self, name.value).cidr) for name in NetworkName}
-        problems = []
+        problems: list[ProblemSpec] = []
         for (a, net_a), (b, net_b) in itertools.combinations(nets.items(), 2):
             if net_a.overlaps(net_b):
                 problems.append(
@@ -209,7 +209,7 @@ class GpuSettings(Section):
 
     @model_validator(mode="after")
     def _gids(self) -> GpuSettings:
-        problems = []
+        problems: list[ProblemSpec] = []
         if self.kind in (GpuKind.INTEL, GpuKind.AMD):
             for key, value in (("renderGid", self.render_gid), ("videoGid", self.video_gid)):
                 if value is None:
@@ -238,7 +238,7 @@ class CloudflareSettings(Section):
 
     @model_validator(mode="after")
     def _zone_when_enabled(self) -> CloudflareSettings:
-        problems = []
+        problems: list[ProblemSpec] = []
         if self.enabled:
             if not self.zone:
                 problems.append(
@@ -303,7 +303,7 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _site_checks(self) -> Settings:
-        problems: list[tuple[tuple[str | int, ...], object, str]] = []
+        problems: list[ProblemSpec] = []
         seen: dict[str, str] = {}
         for spec in self.enabled_services():
             if spec.subdomain is None:

@@ -30,7 +30,7 @@ def test_json_is_deterministic_and_redacts_secrets() -> None:
     assert first.stdout == second.stdout
     doc = json.loads(first.stdout)
     assert doc["ok"] is True and doc["problems"] == []
-    postgres = [r for r in doc["resources"] if r["name"] == "data-postgres-container"][0]
+    postgres = next(r for r in doc["resources"] if r["name"] == "data-postgres-container")
     assert postgres["inputs"]["envs"] == "[secret]"
     assert doc["exports"]["generatedSecrets"] == "[secret]"
     for res in doc["resources"]:

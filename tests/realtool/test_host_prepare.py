@@ -30,7 +30,7 @@ def _tree(root: Path) -> dict[str, tuple[int, int, str]]:
 def test_every_shell_script_passes_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is missing: run `make setup-system`"
-    scripts = sorted(str(p) for p in ROOT.glob("scripts/**/*.sh")) + [str(ROOT / ".ci" / "run")]
+    scripts = [*sorted(str(p) for p in ROOT.glob("scripts/**/*.sh")), str(ROOT / ".ci" / "run")]
     result = subprocess.run([shellcheck, "-x", *scripts], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -17,6 +17,7 @@ from components.media import MediaTier
 from components.monitoring import MonitoringTier
 from components.networks import BridgeNetworks, BridgeNetworksArgs
 from components.proxy import ProxyLayer
+from components.secrets import SiteSecrets, SiteSecretsArgs
 from components.service import SiteContext
 from config.layout import directory_tree
 from config.stack import load_site
@@ -42,7 +43,8 @@ networks = BridgeNetworks(
 )
 context = SiteContext(settings=settings, stack=stack, networks=networks.by_name, ready=[host.prepared])
 
-data = DataTier("data", LayerArgs(site=context, secrets=site.secrets), opts=on_host)
+generated = SiteSecrets("secrets", SiteSecretsArgs(settings=settings))
+data = DataTier("data", LayerArgs(site=context, generated=generated, config_secrets=site.secrets), opts=on_host)
 layers: list[ServiceLayer] = [data]
 peers = dict(data.services)
 for layer_type, tier_on in (
@@ -55,7 +57,11 @@ for layer_type, tier_on in (
     if not tier_on:
         continue
     name = layer_type.__name__.removesuffix("Layer").removesuffix("Tier").lower()
-    layer = layer_type(name, LayerArgs(site=context, secrets=site.secrets, peers=dict(peers)), opts=on_host)
+    layer = layer_type(
+        name,
+        LayerArgs(site=context, generated=generated, config_secrets=site.secrets, peers=dict(peers)),
+        opts=on_host,
+    )
     peers.update(layer.services)
     layers.append(layer)
 
@@ -67,5 +73,5 @@ pulumi.export(
 )
 pulumi.export(
     "generatedSecrets",
-    pulumi.Output.secret({"postgresSuperuser": data.postgres_password, "redis": data.redis_password}),
+    pulumi.Output.secret({"postgresSuperuser": generated.postgres_superuser, "redis": generated.redis_password}),
 )

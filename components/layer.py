@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_random as random
 
+from components.secrets import SiteSecrets
 from components.service import ContainerService, ContainerServiceArgs, SiteContext
 from config.settings import Settings
 from config.spec import ServiceSpec, Tier
@@ -21,21 +21,12 @@ from config.spec import ServiceSpec, Tier
 @dataclass(frozen=True)
 class LayerArgs:
     site: SiteContext
-    secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
-    """Secret config values (cannot be generated), by config key."""
+    generated: SiteSecrets
+    """Generated credentials shared across layers (database logins, OIDC client secrets, ...)."""
+    config_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Secret config values the program cannot generate, by config key (e.g. cloudflareApiToken)."""
     peers: Mapping[str, ContainerService] = field(default_factory=dict)
     """Services deployed by earlier layers, by catalog name."""
-
-
-def generated_password(
-    name: str, parent: pulumi.Resource, length: int = 48, special: bool = False
-) -> random.RandomPassword:
-    """A password made by pulumi-random; `result` and `bcrypt_hash` are Pulumi secrets."""
-    return random.RandomPassword(
-        name,
-        random.RandomPasswordArgs(length=length, special=special, min_upper=2, min_lower=2, min_numeric=2),
-        opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result", "bcrypt_hash"]),
-    )
 
 
 class ServiceLayer(pulumi.ComponentResource):

@@ -1,0 +1,78 @@
+"""SiteSecrets: every secret the program generates that more than one layer needs.
+
+Made once, before the layers, with pulumi-random; outputs are Pulumi secrets
+end to end (`result` and `bcrypt_hash` are additional secret outputs).
+Layers take what they need from here instead of minting their own copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+from config.settings import Settings
+
+
+def generated_password(
+    name: str, parent: pulumi.Resource, length: int = 48, special: bool = False
+) -> random.RandomPassword:
+    """A password made by pulumi-random; `result` and `bcrypt_hash` are Pulumi secrets."""
+    return random.RandomPassword(
+        name,
+        random.RandomPasswordArgs(length=length, special=special, min_upper=2, min_lower=2, min_numeric=2),
+        opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["result", "bcrypt_hash"]),
+    )
+
+
+@dataclass(frozen=True)
+class DatabaseLogin:
+    """An app's own database and role on a PostgreSQL server (host = the server's network alias)."""
+
+    app: str
+    server: str
+    database: str
+    role: str
+    password: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class SiteSecretsArgs:
+    settings: Settings
+
+
+class SiteSecrets(pulumi.ComponentResource):
+    """Generated credentials shared across layers."""
+
+    postgres_superuser: pulumi.Output[str]
+    redis_password: pulumi.Output[str]
+    databases: dict[str, DatabaseLogin]
+    """By app name: a login for each enabled app that keeps a database on the shared PostgreSQL."""
+    oidc_clients: dict[str, random.RandomPassword]
+    """By app name: the OIDC client secret (`result`) and its bcrypt hash (`bcrypt_hash`) for Authelia."""
+
+    def __init__(self, name: str, args: SiteSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("media-server:secrets:SiteSecrets", name, None, opts)
+        settings = args.settings
+        self.postgres_superuser = generated_password(f"{name}-postgres-superuser", self).result
+        self.redis_password = generated_password(f"{name}-redis", self).result
+        self.databases = {}
+        self.oidc_clients = {}
+        for spec in settings.enabled_services():
+            for db in spec.databases:
+                if db.engine == "postgres" and db.server == "postgres":
+                    password = generated_password(f"{name}-db-{spec.name}", self, length=40)
+                    self.databases[spec.name] = DatabaseLogin(
+                        app=spec.name, server="postgres", database=db.name, role=db.name, password=password.result
+                    )
+            if spec.oidc:
+                self.oidc_clients[spec.name] = generated_password(f"{name}-oidc-{spec.name}", self, length=64)
+        self.register_outputs(
+            {
+                "postgresSuperuser": self.postgres_superuser,
+                "redisPassword": self.redis_password,
+                "databases": sorted(self.databases),
+                "oidcClients": sorted(self.oidc_clients),
+            }
+        )

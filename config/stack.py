@@ -64,6 +64,11 @@ def _config_keys() -> set[str]:
     return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
 
 
+def _is_secret(full_key: str) -> bool:
+    # Under the CLI the secret key list arrives in the environment; under mocks, through set_all_config.
+    return runtime_config.is_config_secret(full_key) or full_key in runtime_config.get_config_secret_keys_env()
+
+
 def load_site() -> Site:
     """Read every `media-server:` key once. Called only from __main__.py."""
     cfg = pulumi.Config(NAMESPACE)
@@ -75,7 +80,7 @@ def load_site() -> Site:
         if namespace != NAMESPACE:
             continue
         if key in SECRET_KEYS:
-            if not runtime_config.is_config_secret(full_key):
+            if not _is_secret(full_key):
                 problems.append(
                     Problem(full_key, "a plain value", f"must be set with `pulumi config set --secret {key}`")
                 )

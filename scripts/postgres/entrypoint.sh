@@ -13,8 +13,11 @@ port="${PGPORT:-5432}"
 
 docker-entrypoint.sh "$@" &
 server=$!
-stop() { kill -TERM "$server" 2>/dev/null || true; }
-trap stop TERM INT
+# Pass Docker's stop signal on as it came: the image stops with SIGINT (fast shutdown);
+# SIGTERM would wait for every client to disconnect.
+stop() { kill "-${1:-INT}" "$server" 2>/dev/null || true; }
+trap 'stop INT' INT
+trap 'stop TERM' TERM
 
 # On first boot the image starts a temporary server that listens on its
 # socket only: a TCP answer means the real server is up.

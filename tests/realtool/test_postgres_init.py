@@ -235,7 +235,8 @@ def _finish(proc: subprocess.Popen[str]) -> str:
             proc.communicate()
 
 
-def test_entrypoint_inits_then_stops_cleanly_on_sigterm(cluster: Cluster) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_entrypoint_inits_then_stops_cleanly(cluster: Cluster, stop_signal: signal.Signals) -> None:
     passwords = {app: secrets.token_hex(20) for app in APPS}
     proc = _run_entrypoint(cluster, passwords)
     deadline = time.monotonic() + 30
@@ -243,11 +244,13 @@ def test_entrypoint_inits_then_stops_cleanly_on_sigterm(cluster: Cluster) -> Non
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail("the entrypoint never created the app databases:\n" + _finish(proc))
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(stop_signal)
     output = _finish(proc)
     assert proc.returncode == 0, output
     assert "init-databases: database authelia ready" in output
     assert not (cluster.data / "postmaster.pid").exists()
+    mode = "fast" if stop_signal is signal.SIGINT else "smart"
+    assert f"received {mode} shutdown request" in output
 
 
 def test_entrypoint_stops_the_server_when_init_fails(cluster: Cluster) -> None:

@@ -15,7 +15,7 @@ docker-entrypoint.sh "$@" &
 server=$!
 # Pass Docker's stop signal on as it came: the image stops with SIGINT (fast shutdown);
 # SIGTERM would wait for every client to disconnect.
-stop() { kill "-${1:-INT}" "$server" 2>/dev/null || true; }
+stop() { kill "-$1" "$server" 2>/dev/null || true; }
 trap 'stop INT' INT
 trap 'stop TERM' TERM
 
@@ -37,12 +37,12 @@ if [ "$ready" -eq 1 ]; then
     bash "$here/init-databases.sh"; then
     echo "postgres-entrypoint: creating the app databases failed; stopping the server" >&2
     failed=1
-    stop
+    stop INT
   fi
 elif kill -0 "$server" 2>/dev/null; then
   echo "postgres-entrypoint: no TCP answer on port $port; stopping the server" >&2
   failed=1
-  stop
+  stop INT
 fi
 
 # A trapped signal interrupts `wait`: keep waiting until the server has exited.

@@ -1,11 +1,60 @@
-"""MediaTier: Media servers, content managers, downloads and the dashboard."""
+"""MediaTier: media servers, content managers, the VPN-bound download client and the dashboard.
+
+What is specific here, beyond each entry's container:
+- Immich's own PostgreSQL gets a generated password, shared with the server.
+- The download client (route_via) lives in gluetun's network namespace:
+  no network of its own, so no route out but the VPN; gluetun carries its
+  name as a network alias, so Traefik and the other apps reach it there.
+- gluetun gets the VPN credentials from secret config and, with port
+  forwarding on, the script it runs on every (re)connect to hand the
+  forwarded port to qBittorrent.
+- The dashboard's configuration is rendered from the catalog.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
 
 import pulumi
 
 from components.layer import LayerArgs, ServiceLayer
-from config.spec import Tier
+from components.secrets import generated_password
+from config.settings import Settings
+from config.spec import ServiceSpec, Tier
+from config.stack import vpn_secret_keys
+from config.tailoring import PORT_FORWARD_SCRIPT
+from render.homepage import render_files
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "media"
+QBITTORRENT_INIT = "/custom-cont-init.d/50-media-server-localhost-auth.sh"
+"""linuxserver.io runs scripts from /custom-cont-init.d as root after its own init."""
+
+VPN_ENV = {
+    "vpnWireguardPrivateKey": "WIREGUARD_PRIVATE_KEY",
+    "vpnWireguardPresharedKey": "WIREGUARD_PRESHARED_KEY",
+    "vpnUser": "OPENVPN_USER",
+    "vpnPassword": "OPENVPN_PASSWORD",
+}
+"""Secret config key -> gluetun environment variable."""
+
+
+def vpn_environment(settings: Settings, secrets: Mapping[str, pulumi.Output[str]]) -> dict[str, pulumi.Output[str]]:
+    """gluetun's credentials for the configured VPN type (the settings loader refuses missing ones)."""
+    missing = [key for key in vpn_secret_keys(settings) if key not in secrets]
+    if missing:
+        raise ValueError(
+            f"gluetun needs secret config {', '.join(missing)} for media.vpn.type {settings.media.vpn.type}"
+        )
+    keys = [*vpn_secret_keys(settings)]
+    if settings.media.vpn.type == "wireguard" and "vpnWireguardPresharedKey" in secrets:
+        keys.append("vpnWireguardPresharedKey")
+    return {VPN_ENV[key]: secrets[key] for key in keys}
+
+
+def routed_through(name: str, specs: list[ServiceSpec]) -> list[str]:
+    """Apps that live in this container's network namespace: they become its network aliases."""
+    return [spec.name for spec in specs if spec.route_via == name]
 
 
 class MediaTier(ServiceLayer):
@@ -13,6 +62,46 @@ class MediaTier(ServiceLayer):
 
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:apps:MediaTier", name, args, opts)
-        for spec in self.specs():
-            self.deploy(spec)
+        specs = self.specs()
+        immich_db = (
+            generated_password(f"{name}-immich-db", self, length=40).result
+            if any(spec.name == "immich-postgres" for spec in specs)
+            else None
+        )
+        # A container that shares another's network namespace comes after it.
+        for spec in sorted(specs, key=lambda s: s.route_via is not None):
+            aliases = routed_through(spec.name, specs)
+            if spec.route_via is not None:
+                self._routed(spec)
+            elif spec.name == "gluetun":
+                self._gluetun(spec, aliases)
+            elif spec.name == "immich-postgres" and immich_db is not None:
+                self.deploy(spec, secret_env={"POSTGRES_PASSWORD": immich_db})
+            elif spec.name == "immich-server" and immich_db is not None:
+                self.deploy(spec, secret_env={"DB_PASSWORD": immich_db})
+            elif spec.name == "homepage":
+                self.deploy(spec, files=render_files(self.settings))
+            else:
+                self.deploy(spec, aliases=aliases)
         self.finish()
+
+    def _gluetun(self, spec: ServiceSpec, aliases: list[str]) -> None:
+        files = {}
+        if self.settings.media.vpn.port_forwarding:
+            files[PORT_FORWARD_SCRIPT] = (SCRIPTS / "qbittorrent-port.sh").read_text()
+        self.deploy(
+            spec,
+            aliases=aliases,
+            files=files,
+            secret_env=vpn_environment(self.settings, self._args.config_secrets),
+        )
+
+    def _routed(self, spec: ServiceSpec) -> None:
+        assert spec.route_via is not None
+        host = self.services.get(spec.route_via)
+        if host is None:
+            raise ValueError(f"{spec.name} is routed via {spec.route_via}, which this tier does not deploy")
+        files = {}
+        if spec.name == "qbittorrent" and self.settings.media.vpn.port_forwarding:
+            files[QBITTORRENT_INIT] = (SCRIPTS / "qbittorrent-localhost-auth.sh").read_text()
+        self.deploy(spec, network_container=host.container.id, files=files)

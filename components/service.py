@@ -49,6 +49,8 @@ class ContainerServiceArgs:
     network_container: pulumi.Input[str] | None = None
     """Share this container's network namespace (network_mode container:<id>) instead of joining networks."""
     command: Sequence[str] | None = None
+    aliases: Sequence[str] = ()
+    """Extra network aliases on every network, for apps that share this container's network (route_via)."""
 
 
 def labels_for(spec: ServiceSpec, site: SiteContext) -> dict[str, str]:
@@ -87,17 +89,19 @@ def _envs(plain: Mapping[str, str], secret: Mapping[str, pulumi.Input[str]]) -> 
     )
 
 
+def _device(path: str) -> docker.ContainerDeviceArgs:
+    return docker.ContainerDeviceArgs(host_path=path, container_path=path, permissions="rwm")
+
+
 def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     gpu = settings.gpu
+    own = [_device(d) for d in spec.devices]
     if not spec.gpu or gpu.kind is GpuKind.NONE:
-        return {}
+        return {"devices": own} if own else {}
     if gpu.kind is GpuKind.NVIDIA:
-        return {"gpus": gpu.nvidia_visible_devices, "runtime": "nvidia"}
+        return {"gpus": gpu.nvidia_visible_devices, "runtime": "nvidia", **({"devices": own} if own else {})}
     groups = [str(g) for g in (gpu.render_gid, gpu.video_gid) if g is not None]
-    return {
-        "devices": [docker.ContainerDeviceArgs(host_path=d, container_path=d, permissions="rwm") for d in gpu.devices],
-        "group_adds": groups,
-    }
+    return {"devices": [_device(d) for d in gpu.devices] + own, "group_adds": groups}
 
 
 def _healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs | None:
@@ -135,8 +139,9 @@ class ContainerService(pulumi.ComponentResource):
             # Explicit mode (first own network) keeps the container off Docker's default bridge
             # and avoids the provider's perpetual network_mode diff.
             network_mode = networks[0].name
+            aliases = [spec.name, *(a for a in args.aliases if a != spec.name)]
             networks_advanced = [
-                docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=[spec.name]) for net in networks
+                docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=aliases) for net in networks
             ]
         else:
             network_mode, networks_advanced = "none", None
@@ -156,7 +161,8 @@ class ContainerService(pulumi.ComponentResource):
             docker.ContainerArgs(
                 name=f"{site.prefix}-{spec.name}",
                 image=self.image.repo_digest,
-                hostname=spec.name,
+                # Docker refuses a hostname for a container living in another's network namespace.
+                hostname=spec.name if args.network_container is None else None,
                 envs=_envs(plain_env(spec, settings), args.secret_env),
                 command=list(args.command)
                 if args.command is not None
@@ -167,6 +173,7 @@ class ContainerService(pulumi.ComponentResource):
                 read_only=spec.read_only_rootfs,
                 tmpfs=tmpfs or None,
                 memory=parse_memory_mb(spec.memory),
+                shm_size=parse_memory_mb(spec.shm_size) if spec.shm_size else None,
                 cpus=f"{spec.cpus:g}",
                 restart=restart_policy,
                 max_retry_count=3 if restart_policy == "on-failure" else None,

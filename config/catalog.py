@@ -56,6 +56,14 @@ def _data(read_only: bool, source: str = "", target: str = "/data", role: MountR
     return MountSpec(target=target, root=StorageRoot.DATA, source=source, role=role, read_only=read_only)
 
 
+LSIO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+"""What linuxserver.io's root init needs with every other capability dropped: chown /config to PUID/PGID,
+reach the site user's 0750 directories, and switch to the app user (s6-setuidgid)."""
+
+POSTGRES_SCRIPTS = "/opt/media-server"
+"""Where DataTier uploads the PostgreSQL entrypoint and init script (a config mount: the root fs is read-only)."""
+
+
 def _arr(name: str, display: str, tag: str, port: int, description: str, icon: str, **extra: Any) -> ServiceSpec:
     """A *arr content manager: linuxserver image, the whole /data tree read-write for hardlinks."""
     fields: dict[str, Any] = {
@@ -70,6 +78,8 @@ def _arr(name: str, display: str, tag: str, port: int, description: str, icon: s
         "networks": (P, M),
         "mounts": (_config(), _data(read_only=False)),
         "linuxserver_ids": True,
+        "capabilities": LSIO_CAPABILITIES,
+        "moves_files": True,
         "read_only_rootfs": False,
         "healthcheck": _http_check(port, "/ping", tool="curl") if name != "mylar3" else _http_check(port, "/", "curl"),
         "memory": "512m",
@@ -183,12 +193,15 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         tier=Tier.DATA,
         image=_img("postgres:17.6-bookworm"),
         networks=(D,),
-        mounts=(_config("/var/lib/postgresql/data", "pgdata", role=MountRole.DATABASE),),
-        user=None,
-        healthcheck=HealthcheckSpec(test=("CMD", "pg_isready", "-U", "postgres")),
+        mounts=(
+            _config("/var/lib/postgresql/data", "pgdata", role=MountRole.DATABASE),
+            _config(POSTGRES_SCRIPTS, "scripts"),
+        ),
+        run_as_site_user=True,
+        healthcheck=HealthcheckSpec(test=("CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres")),
         memory="1g",
         cpus=2.0,
-        read_only_rootfs=False,
+        shm_size="128m",
         tmpfs={"/var/run/postgresql": "rw,noexec,nosuid,size=16m"},
     ),
     ServiceSpec(
@@ -198,9 +211,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("redis:8.2.2-bookworm"),
         networks=(D,),
         mounts=(_config("/data", role=MountRole.CACHE),),
-        healthcheck=HealthcheckSpec(test=("CMD-SHELL", 'redis-cli -a "$$REDIS_PASSWORD" --no-auth-warning ping')),
+        # redis-cli reads the password from REDISCLI_AUTH (secret env), never from its command line.
+        healthcheck=HealthcheckSpec(test=("CMD-SHELL", "redis-cli ping | grep -q PONG")),
         memory="256m",
-        user="999:999",
+        run_as_site_user=True,
     ),
     ServiceSpec(
         name="elasticsearch",
@@ -209,9 +223,21 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("docker.elastic.co/elasticsearch/elasticsearch:8.19.5"),
         networks=(D,),
         mounts=(_config("/usr/share/elasticsearch/data", "data", role=MountRole.DATABASE),),
-        env={"discovery.type": "single-node", "xpack.security.enabled": "true", "ES_JAVA_OPTS": "-Xms1g -Xmx1g"},
+        env={
+            "discovery.type": "single-node",
+            "cluster.name": "media-server",
+            "xpack.security.enabled": "true",
+            # Plain HTTP on the internal data network; authentication stays on.
+            "xpack.security.http.ssl.enabled": "false",
+            # The data network has no route out: don't try to download GeoIP databases.
+            "ingest.geoip.downloader.enabled": "false",
+        },
         healthcheck=HealthcheckSpec(
-            test=("CMD-SHELL", 'curl -fsS -u "elastic:$$ELASTIC_PASSWORD" http://127.0.0.1:9200/_cluster/health'),
+            test=(
+                "CMD-SHELL",
+                'curl -fsS -o /dev/null -u "elastic:$ELASTIC_PASSWORD" '
+                "'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=5s'",
+            ),
             start_period="120s",
         ),
         memory="2g",
@@ -245,7 +271,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="4g",
         cpus=4.0,
         gpu=True,
-        tmpfs={"/transcode": "rw,noexec,nosuid,size=4g"},
+        tmpfs={"/cache/transcodes": "rw,noexec,nosuid,size=2048m"},
         read_only_rootfs=False,
         databases=(DatabaseSpec(engine="sqlite", name="config/data/jellyfin.db"),),
         backup_exclude=("config/log/**", "config/data/transcodes/**"),
@@ -308,7 +334,22 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         oidc=True,
         streams_media=True,
         networks=(P, M, D),
-        mounts=(_data(read_only=False, source="media/photos", target="/usr/src/app/upload", role=MountRole.ORIGINALS),),
+        mounts=(
+            _data(read_only=False, source="media/photos", target="/data", role=MountRole.ORIGINALS),
+            # Rebuildable renditions live in the cache root, so backups of the originals skip them.
+            _cache("/data/thumbs", "thumbs"),
+            _cache("/data/encoded-video", "encoded-video"),
+        ),
+        env={
+            "DB_HOSTNAME": "immich-postgres",
+            "DB_USERNAME": "immich",
+            "DB_DATABASE_NAME": "immich",
+            "REDIS_HOSTNAME": "immich-redis",
+            "IMMICH_MACHINE_LEARNING_URL": "http://immich-machine-learning:3003",
+            "IMMICH_MEDIA_LOCATION": "/data",
+            "IMMICH_TELEMETRY_INCLUDE": "all",
+        },
+        run_as_site_user=True,
         healthcheck=HealthcheckSpec(test=("CMD", "immich-healthcheck")),
         memory="2g",
         cpus=2.0,
@@ -326,11 +367,14 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("ghcr.io/immich-app/immich-machine-learning:v2.2.3"),
         networks=(M,),
         mounts=(_cache("/cache", "model-cache"),),
+        run_as_site_user=True,
         healthcheck=HealthcheckSpec(test=("CMD", "python3", "healthcheck.py")),
         memory="4g",
         cpus=2.0,
         gpu=True,
         read_only_rootfs=False,
+        # HOME is / for the site user: libraries keep their small config and caches here.
+        tmpfs={"/.config": "rw,noexec,nosuid,size=16m", "/.cache": "rw,noexec,nosuid,size=256m"},
         depends_on=("immich-server",),
     ),
     ServiceSpec(
@@ -341,8 +385,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         networks=(D,),
         mounts=(_config("/var/lib/postgresql/data", "pgdata", role=MountRole.DATABASE),),
         env={"POSTGRES_USER": "immich", "POSTGRES_DB": "immich", "POSTGRES_INITDB_ARGS": "--data-checksums"},
-        healthcheck=HealthcheckSpec(test=("CMD", "pg_isready", "-U", "immich", "-d", "immich")),
+        run_as_site_user=True,
+        healthcheck=HealthcheckSpec(test=("CMD", "pg_isready", "-h", "127.0.0.1", "-U", "immich", "-d", "immich")),
         memory="1g",
+        shm_size="128m",
         read_only_rootfs=False,
         tmpfs={"/var/run/postgresql": "rw,noexec,nosuid,size=16m"},
         depends_on=("immich-server",),
@@ -353,9 +399,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         tier=Tier.MEDIA,
         image=_img("valkey/valkey:8.1.4-bookworm"),
         networks=(D,),
-        healthcheck=HealthcheckSpec(test=("CMD", "valkey-cli", "ping")),
+        healthcheck=HealthcheckSpec(test=("CMD-SHELL", "valkey-cli ping | grep -q PONG")),
         memory="256m",
-        user="999:999",
+        run_as_site_user=True,
         tmpfs={"/data": "rw,noexec,nosuid,size=64m"},
         depends_on=("immich-server",),
     ),
@@ -374,6 +420,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             _data(read_only=True, source="media/books", target="/books"),
             _data(read_only=True, source="media/comics", target="/comics"),
         ),
+        run_as_site_user=True,
         healthcheck=_http_check(5000, "/api/health", tool="curl"),
         memory="512m",
         read_only_rootfs=False,
@@ -391,8 +438,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         auth=AuthPolicy.ONE_FACTOR,
         bypass_paths=(r"^/opds(/.*)?$",),
         networks=(P, M),
+        # Read-write: Calibre-Web edits the library's metadata.db and adds uploaded books.
         mounts=(_config(), _data(read_only=False, source="media/books", target="/books")),
         linuxserver_ids=True,
+        capabilities=LSIO_CAPABILITIES,
         healthcheck=_http_check(8083, "/", tool="curl"),
         memory="512m",
         read_only_rootfs=False,
@@ -413,19 +462,25 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         enabled_by_default=False,
     ),
     _arr("mylar3", "Mylar3", "0.8.3", 8090, "Comics", "mylar3.png"),
-    _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),)),
+    _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),), moves_files=False),
     ServiceSpec(
         name="gluetun",
         display_name="Gluetun VPN",
         tier=Tier.MEDIA,
         image=_img("qmcgaw/gluetun:v3.40.0"),
-        networks=(P, M),
-        mounts=(_config("/gluetun"),),
+        # One network: its firewall opens the web UI port on its default interface only.
+        networks=(P,),
         healthcheck=HealthcheckSpec(test=("CMD", "/gluetun-entrypoint", "healthcheck")),
         memory="256m",
-        capabilities=("NET_ADMIN",),
+        # NET_ADMIN for the tunnel and firewall, NET_RAW for its ping check, SETUID/SETGID to run OpenVPN unprivileged.
+        capabilities=("NET_ADMIN", "NET_RAW", "SETGID", "SETUID"),
+        devices=("/dev/net/tun",),
         read_only_rootfs=False,
-        env={"HTTP_CONTROL_SERVER_ADDRESS": ":8000", "FIREWALL_INPUT_PORTS": "8080"},
+        # Server lists are re-fetched at start: nothing here is worth keeping.
+        tmpfs={"/gluetun": "rw,noexec,nosuid,size=32m"},
+        # Its control API (VPN stop/start) stays on loopback.
+        env={"HTTP_CONTROL_SERVER_ADDRESS": "127.0.0.1:8000"},
+        enabled_by_default=False,
     ),
     ServiceSpec(
         name="qbittorrent",
@@ -435,13 +490,18 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=8080,
         subdomain="torrent",
         admin=True,
+        # No network of its own: it lives in gluetun's network namespace, so without the VPN it has no route out.
         networks=(),
-        mounts=(_config(), _data(read_only=False)),
+        route_via="gluetun",
+        mounts=(_config(), _data(read_only=False, role=MountRole.DOWNLOADS)),
         linuxserver_ids=True,
+        capabilities=LSIO_CAPABILITIES,
+        moves_files=True,
         env={"WEBUI_PORT": "8080", "TORRENTING_PORT": "6881"},
         healthcheck=_http_check(8080, "/", tool="curl"),
         memory="1g",
         read_only_rootfs=False,
+        enabled_by_default=False,
         depends_on=("gluetun",),
         dashboard=DashboardTile(group="Content management", icon="qbittorrent.png", description="Downloads (via VPN)"),
     ),

@@ -23,6 +23,10 @@ class Directory:
 
 def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
     paths = settings.paths
+    if mount.root is StorageRoot.TRANSCODE and paths.transcode_path is None:
+        raise ValueError(
+            f"{spec.name}: mount {mount.target} is on the transcode path, but paths.transcodePath is unset"
+        )
     base = {
         StorageRoot.CONFIG: PurePosixPath(paths.config_root) / spec.name,
         StorageRoot.CACHE: PurePosixPath(paths.cache_root) / spec.name,
@@ -30,6 +34,7 @@ def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
         StorageRoot.BACKUPS: PurePosixPath(paths.backup_root),
         StorageRoot.LOGS: PurePosixPath(paths.cache_root) / "logs",
         StorageRoot.SITE_CONFIG: PurePosixPath(paths.config_root),
+        StorageRoot.TRANSCODE: PurePosixPath(paths.transcode_path or "/"),
     }[mount.root]
     return str(base / mount.source) if mount.source else str(base)
 
@@ -62,7 +67,7 @@ def directory_tree(settings: Settings) -> list[Directory]:
         add(path, group_dir)
     for spec in settings.enabled_services():
         for mount in spec.mounts:
-            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG):
+            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG, StorageRoot.TRANSCODE):
                 continue
             path = host_path(settings, spec, mount)
             parent = str(PurePosixPath(path).parent)

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 from config.catalog import CATALOG
 from config.problems import ProblemSpec, raise_problems
 from config.spec import NetworkName, ServiceSpec, Tier
+from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
     Cidr,
@@ -267,6 +268,123 @@ class AlertSettings(Section):
     email: str | None = Field(default=None, description="Reserved: address for alert e-mail (monitoring tier).")
 
 
+VPN_PROVIDERS = (
+    "airvpn", "custom", "cyberghost", "expressvpn", "fastestvpn", "giganews", "hidemyass", "ipvanish", "ivpn",
+    "mullvad", "nordvpn", "perfect privacy", "privado", "private internet access", "privatevpn", "protonvpn",
+    "purevpn", "slickvpn", "surfshark", "torguard", "vpn unlimited", "vpnsecure", "vyprvpn", "windscribe",
+)  # fmt: skip
+"""gluetun's VPN_SERVICE_PROVIDER values."""
+
+PORT_FORWARDING_PROVIDERS = ("perfect privacy", "private internet access", "privatevpn", "protonvpn")
+"""Providers for which gluetun obtains a forwarded port itself."""
+
+
+def _interface_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_interface(value))
+    except ValueError:
+        raise ValueError("not an interface address; expected an address with its prefix, e.g. 10.64.0.2/32") from None
+
+
+InterfaceAddress = Annotated[str, AfterValidator(_interface_address)]
+
+
+class VpnSettings(Section):
+    """The VPN the download client's traffic leaves through (gluetun). Credentials are secret config: vpnWireguardPrivateKey (WireGuard) or vpnUser and vpnPassword (OpenVPN)."""  # noqa: E501
+
+    provider: str | None = Field(
+        default=None,
+        description="gluetun's VPN_SERVICE_PROVIDER, e.g. protonvpn, mullvad, private internet access (required "
+        "when the download client is enabled).",
+    )
+    type: Literal["wireguard", "openvpn"] = Field(default="wireguard", description="wireguard or openvpn.")
+    server_countries: list[str] = Field(
+        default_factory=list, description="Server countries as the provider names them, e.g. ['Switzerland']."
+    )
+    port_forwarding: bool = Field(
+        default=False,
+        description="Obtain a forwarded port and apply it to qBittorrent on every (re)connect "
+        "(" + ", ".join(PORT_FORWARDING_PROVIDERS) + ").",
+    )
+    wireguard_addresses: list[InterfaceAddress] = Field(
+        default_factory=list,
+        description="WireGuard interface addresses from the provider's config, e.g. ['10.64.222.21/32'], "
+        "for providers that need them.",
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in VPN_PROVIDERS:
+            raise ValueError("unknown VPN provider; expected one of: " + ", ".join(VPN_PROVIDERS))
+        return value.lower() if value is not None else None
+
+    @field_validator("server_countries")
+    @classmethod
+    def _countries(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip() or "," in value:
+                raise ValueError(f"server country {value!r} is not a name; expected names such as Switzerland")
+        return values
+
+    @model_validator(mode="after")
+    def _forwarding_supported(self) -> VpnSettings:
+        if self.port_forwarding and self.provider is not None and self.provider not in PORT_FORWARDING_PROVIDERS:
+            raise_problems(
+                "vpn",
+                [
+                    (
+                        ("portForwarding",),
+                        True,
+                        f"{self.provider} has no port forwarding that gluetun can use; expected a provider among "
+                        + ", ".join(PORT_FORWARDING_PROVIDERS)
+                        + ", or portForwarding false",
+                    )
+                ],
+            )
+        return self
+
+
+class MediaSettings(Section):
+    """Media servers, content managers and downloads."""
+
+    calibre_library: AbsPath | None = Field(
+        default=None,
+        description="The Calibre library (the folder holding metadata.db) on the host, inside dataRoot; "
+        "default <dataRoot>/media/books.",
+    )
+    transcode_tmpfs: MemorySize = Field(
+        default="2g",
+        description="Size of Jellyfin's RAM transcode scratch when paths.transcodePath is unset "
+        "(it counts against Jellyfin's memory limit).",
+    )
+    machine_learning_gpu: bool = Field(
+        default=True,
+        description="Run Immich machine learning on the site's GPU (its CUDA, OpenVINO or ROCm image).",
+    )
+    vpn: VpnSettings = Field(default_factory=VpnSettings, description="The download client's VPN.")
+
+
+RedisPolicy = Literal[
+    "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random",
+    "volatile-ttl",
+]  # fmt: skip
+
+
+class DataSettings(Section):
+    """Shared data services: PostgreSQL, Redis (the L1 cache) and Elasticsearch. Memory limits are services.<name>.memory."""  # noqa: E501
+
+    redis_maxmemory: MemorySize = Field(
+        default="192m", description="Redis maxmemory; at most 3/4 of services.redis.memory."
+    )
+    redis_maxmemory_policy: RedisPolicy = Field(
+        default="allkeys-lru", description="What Redis evicts at maxmemory (allkeys-lru: least recently used)."
+    )
+    elasticsearch_heap: MemorySize = Field(
+        default="1g", description="Elasticsearch JVM heap (-Xms/-Xmx); at most half of services.elasticsearch.memory."
+    )
+
+
 class Settings(Section):
     """One site: everything under the `media-server:` stack config namespace."""
 
@@ -286,6 +404,8 @@ class Settings(Section):
     cloudflare: CloudflareSettings = Field(default_factory=CloudflareSettings, description="Cloudflare edge.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups (stub, see docstring).")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alerting (stub, see docstring).")
+    media: MediaSettings = Field(default_factory=MediaSettings, description="Media tier.")
+    data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
 
     @field_validator("services")
     @classmethod
@@ -324,6 +444,11 @@ class Settings(Section):
         raise_problems("Settings", problems)
         return self
 
+    @model_validator(mode="after")
+    def _tier_checks(self) -> Settings:
+        raise_problems("Settings", tier_problems(self))
+        return self
+
     # ------------------------------------------------------------ projections of catalog + settings
     def tier_enabled(self, tier: Tier) -> bool:
         if tier in (Tier.EDGE, Tier.AUTH):
@@ -337,7 +462,7 @@ class Settings(Section):
         spec = CATALOG[name]
         override = self.services.get(name)
         if override is None:
-            return spec
+            return tailor(spec, self)
         update: dict[str, object] = {}
         if override.image_tag or override.image_digest:
             update["image"] = spec.image.model_copy(
@@ -354,7 +479,7 @@ class Settings(Section):
             update["subdomain"] = override.subdomain
         if override.env:
             update["env"] = {**spec.env, **override.env}
-        return spec.model_copy(update=update) if update else spec
+        return tailor(spec.model_copy(update=update) if update else spec, self)
 
     def is_enabled(self, name: str) -> bool:
         spec = CATALOG[name]

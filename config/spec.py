@@ -50,6 +50,7 @@ class StorageRoot(StrEnum):
     backups: <paths.backupRoot>/<source>
     logs:    <paths.cacheRoot>/logs/<source>         (shared between a writer and its readers)
     site-config: <paths.configRoot>/<source>         (every app's config: the backup runner reads it)
+    transcode: <paths.transcodePath>/<source>        (the SSD transcode scratch, when set)
     """
 
     CONFIG = "config"
@@ -58,6 +59,7 @@ class StorageRoot(StrEnum):
     BACKUPS = "backups"
     LOGS = "logs"
     SITE_CONFIG = "site-config"
+    TRANSCODE = "transcode"
 
 
 class MountRole(StrEnum):
@@ -179,6 +181,19 @@ class ServiceSpec(_Frozen):
     cpus: float = Field(default=1.0, gt=0, le=64)
     capabilities: tuple[str, ...] = Field(default=(), description="Capabilities added after dropping ALL.")
     gpu: bool = Field(default=False, description="May use the site's GPU for transcoding/inference.")
+    devices: tuple[str, ...] = Field(
+        default=(), description="Host devices the app needs besides the GPU (e.g. /dev/net/tun), same path inside."
+    )
+    shm_size: MemorySize | None = Field(default=None, description="Size of /dev/shm (databases), e.g. 128m.")
+    moves_files: bool = Field(
+        default=False,
+        description="Imports or moves files in the data tree: must mount the one data root at /data (hardlinks).",
+    )
+    route_via: str | None = Field(
+        default=None,
+        description="Catalog name of the container whose network (and alias) serves this app; "
+        "the app shares that container's network namespace and has no network of its own.",
+    )
     read_only_rootfs: bool = True
     tmpfs: dict[str, str] = Field(default_factory=dict, description="tmpfs mounts: path -> options.")
     published: tuple[PublishedPort, ...] = Field(default=(), description="Host ports (ingress and VPN only).")
@@ -209,6 +224,11 @@ class ServiceSpec(_Frozen):
             raise ValueError(f"{self.name}: bypass paths without a subdomain")
         if self.published and self.tier is not Tier.EDGE:
             raise ValueError(f"{self.name}: only edge services publish host ports")
+        if self.route_via is not None and self.networks:
+            raise ValueError(f"{self.name}: an app routed via {self.route_via} shares its network and joins none")
+        for device in self.devices:
+            if not device.startswith("/dev/"):
+                raise ValueError(f"{self.name}: device {device!r} is not under /dev/")
         return self
 
     @property

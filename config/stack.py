@@ -24,6 +24,10 @@ from config.settings import Settings
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
     "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+    "vpnWireguardPrivateKey": "WireGuard private key from the VPN provider (media.vpn.type wireguard).",
+    "vpnWireguardPresharedKey": "Optional WireGuard preshared key, for providers that issue one.",
+    "vpnUser": "OpenVPN user name from the VPN provider (media.vpn.type openvpn).",
+    "vpnPassword": "OpenVPN password from the VPN provider (media.vpn.type openvpn).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -111,8 +115,29 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
         problems.append(
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
         )
+    problems.extend(_vpn_secret_problems(settings, secrets))
     if problems:
         raise SettingsError(problems)
+
+
+def vpn_secret_keys(settings: Settings) -> tuple[str, ...]:
+    """The secret config keys gluetun needs for the configured VPN type."""
+    return ("vpnWireguardPrivateKey",) if settings.media.vpn.type == "wireguard" else ("vpnUser", "vpnPassword")
+
+
+def _vpn_secret_problems(settings: Settings, secrets: Mapping[str, object]) -> list[Problem]:
+    if not settings.is_enabled("gluetun"):
+        return []
+    return [
+        Problem(
+            f"{NAMESPACE}:{key}",
+            "nothing",
+            f"the download client's traffic leaves only through the VPN (media.vpn.type {settings.media.vpn.type}); "
+            f"set the provider's credential with `pulumi config set --secret {key}`",
+        )
+        for key in vpn_secret_keys(settings)
+        if key not in secrets
+    ]
 
 
 # ------------------------------------------------------------------ stack files (offline)

@@ -1,0 +1,114 @@
+"""Media tier bad input: each a clear error naming the key, the value and what is allowed, before any resource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from config.stack import parse_settings
+from offline.runner import RunResult
+from tests.conftest import minimal_config
+from tests.test_settings import only_problem
+
+DOWNLOADS = {"gluetun": {"enabled": True}, "qbittorrent": {"enabled": True}}
+PROTON = {"vpn": {"provider": "protonvpn", "portForwarding": True}}
+
+
+def test_immich_without_its_database() -> None:
+    problem = only_problem(services={"immich-postgres": {"enabled": False}})
+    assert problem == (
+        "media-server:services.immich-server.enabled: immich-server needs immich-postgres, which is disabled; "
+        "expected services.immich-postgres.enabled true, or immich-server disabled (got true)"
+    )
+
+
+def test_download_client_without_the_vpn_container() -> None:
+    problem = only_problem(services={"qbittorrent": {"enabled": True}})
+    assert problem.startswith("media-server:services.qbittorrent.enabled: qbittorrent needs gluetun, which is disabled")
+
+
+def test_dependency_in_a_disabled_tier_says_so() -> None:
+    problem = only_problem(tiers={"media": False})
+    assert problem.startswith(
+        "media-server:services.jellystat.enabled: jellystat needs jellyfin, which is disabled (tier media is off)"
+    )
+
+
+def test_nvidia_with_an_intel_only_device_path() -> None:
+    problem = only_problem(gpu={"kind": "nvidia", "devices": ["/dev/dri/renderD128"]})
+    assert problem == (
+        "media-server:gpu.devices[0]: an Intel/AMD render node with gpu kind nvidia; expected kind intel/amd "
+        '(got "/dev/dri/renderD128")'
+    )
+
+
+def test_media_path_outside_the_data_root_is_refused() -> None:
+    problem = only_problem(media={"calibreLibrary": "/srv/calibre"})
+    assert problem.startswith("media-server:media.calibreLibrary: outside the data root /data: ")
+    assert "hardlinks" in problem and "expected a folder under /data/" in problem
+    assert problem.endswith('(got "/srv/calibre")')
+
+
+def test_calibre_library_inside_the_data_root_moves_the_books_mounts() -> None:
+    settings = parse_settings(minimal_config(media={"calibreLibrary": "/data/media/calibre"}))
+    for name in ("calibre-web", "kavita"):
+        sources = [m.source for m in settings.service(name).mounts if m.target == "/books"]
+        assert sources == ["media/calibre"], name
+    sonarr = [(m.source, m.target) for m in settings.service("sonarr").mounts if m.target == "/data"]
+    assert sonarr == [("", "/data")]
+
+
+def test_download_client_without_a_vpn_provider() -> None:
+    problem = only_problem(services=DOWNLOADS)
+    assert problem.startswith("media-server:media.vpn.provider: the download client's traffic leaves only through")
+
+
+def test_port_forwarding_with_a_provider_that_has_none() -> None:
+    problem = only_problem(media={"vpn": {"provider": "mullvad", "portForwarding": True}})
+    assert problem.startswith("media-server:media.vpn.portForwarding: mullvad has no port forwarding")
+    assert "protonvpn" in problem
+
+
+def test_unknown_vpn_provider() -> None:
+    problem = only_problem(media={"vpn": {"provider": "acme-vpn"}})
+    assert problem.startswith("media-server:media.vpn.provider: unknown VPN provider; expected one of: airvpn")
+
+
+def test_bad_wireguard_address() -> None:
+    problem = only_problem(media={"vpn": {"wireguardAddresses": ["10.64.0.300/32"]}})
+    assert problem.startswith("media-server:media.vpn.wireguardAddresses[0]: not an interface address")
+
+
+def test_transcode_scratch_larger_than_jellyfins_memory() -> None:
+    problem = only_problem(media={"transcodeTmpfs": "3g"})
+    assert problem.startswith("media-server:media.transcodeTmpfs: RAM transcode scratch counts against")
+    assert parse_settings(minimal_config(media={"transcodeTmpfs": "3g"}, paths={"transcodePath": "/mnt/ssd/t"}))
+
+
+@pytest.mark.parametrize(
+    ("vpn", "missing"),
+    [({"type": "wireguard"}, ["vpnWireguardPrivateKey"]), ({"type": "openvpn"}, ["vpnPassword", "vpnUser"])],
+)
+def test_download_client_without_vpn_credentials(
+    vpn: dict[str, str], missing: list[str], run_site: Callable[..., RunResult]
+) -> None:
+    result = run_site(minimal_config(services=DOWNLOADS, media={"vpn": {"provider": "protonvpn", **vpn}}))
+    assert [p.key for p in result.problems] == [f"media-server:{key}" for key in missing]
+    for problem in result.problems:
+        assert "the download client's traffic leaves only through the VPN" in problem.message
+        assert "pulumi config set --secret" in problem.message
+    assert result.resources == []
+
+
+def test_vpn_credentials_must_be_secret(run_site: Callable[..., RunResult]) -> None:
+    site = minimal_config(services=DOWNLOADS, media=PROTON, vpnWireguardPrivateKey="plain-text-key")
+    result = run_site(site)
+    assert [p.key for p in result.problems] == ["media-server:vpnWireguardPrivateKey"]
+    assert "must be set with `pulumi config set --secret vpnWireguardPrivateKey`" in result.problems[0].message
+
+
+def test_download_client_with_vpn_credentials_deploys(run_site: Callable[..., RunResult]) -> None:
+    site = minimal_config(services=DOWNLOADS, media=PROTON, tiers={"edge": False, "monitoring": False})
+    result = run_site(site, secrets={"vpnWireguardPrivateKey": "k"})
+    assert result.ok, result.problems

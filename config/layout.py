@@ -30,6 +30,7 @@ def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
         StorageRoot.BACKUPS: PurePosixPath(paths.backup_root),
         StorageRoot.LOGS: PurePosixPath(paths.cache_root) / "logs",
         StorageRoot.SITE_CONFIG: PurePosixPath(paths.config_root),
+        StorageRoot.HOST: PurePosixPath("/"),
     }[mount.root]
     return str(base / mount.source) if mount.source else str(base)
 
@@ -62,7 +63,7 @@ def directory_tree(settings: Settings) -> list[Directory]:
         add(path, group_dir)
     for spec in settings.enabled_services():
         for mount in spec.mounts:
-            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG):
+            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG, StorageRoot.HOST):
                 continue
             path = host_path(settings, spec, mount)
             parent = str(PurePosixPath(path).parent)

@@ -50,6 +50,8 @@ class StorageRoot(StrEnum):
     backups: <paths.backupRoot>/<source>
     logs:    <paths.cacheRoot>/logs/<source>         (shared between a writer and its readers)
     site-config: <paths.configRoot>/<source>         (every app's config: the backup runner reads it)
+    host:    /<source>                               (a system path of the host, e.g. /sys: never created,
+                                                      never backed up; only for exporters and the socket proxy)
     """
 
     CONFIG = "config"
@@ -58,6 +60,7 @@ class StorageRoot(StrEnum):
     BACKUPS = "backups"
     LOGS = "logs"
     SITE_CONFIG = "site-config"
+    HOST = "host"
 
 
 class MountRole(StrEnum):

@@ -24,6 +24,9 @@ from config.settings import Settings
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
     "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+    "alertSmtpPassword": "SMTP password for alert e-mail (alerts.email.username).",
+    "alertWebhookUrl": "Webhook URL for alerts (Discord/Slack/ntfy/generic; it embeds the channel's token).",
+    "alertTelegramBotToken": "Telegram bot token for alerts (alerts.telegram).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -106,6 +109,10 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
         problems.append(
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
         )
+    if settings.tiers.monitoring:
+        for key, why in settings.alerts.required_secrets().items():
+            if key not in secrets:
+                problems.append(Problem(f"{NAMESPACE}:{key}", "nothing", f"{why} with --secret"))
     if problems:
         raise SettingsError(problems)
 

@@ -857,8 +857,11 @@ def _expected(rule: AlertRule, labels: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def render_rule_test(group: RuleGroup, evaluation_interval: str = "1m") -> dict[str, object]:
-    """A promtool unit-test file for one group: per alert, series that fire it and series that must not."""
+def render_rule_test(group: RuleGroup, rules_dir: str = "", evaluation_interval: str = "1m") -> dict[str, object]:
+    """A promtool unit-test file for one group: per alert, series that fire it and series that must not.
+
+    `rules_dir`: where the rule file is, relative to the test file ("" = beside it).
+    """
     tests = []
     for rule in group.rules:
         case = rule.case
@@ -880,9 +883,10 @@ def render_rule_test(group: RuleGroup, evaluation_interval: str = "1m") -> dict[
                 "alert_rule_test": checks,
             }
         )
-    return {"rule_files": [group.rule_file], "evaluation_interval": evaluation_interval, "tests": tests}
+    rule_file = f"{rules_dir.rstrip('/')}/{group.rule_file}" if rules_dir else group.rule_file
+    return {"rule_files": [rule_file], "evaluation_interval": evaluation_interval, "tests": tests}
 
 
-def render_rule_tests(settings: Settings) -> dict[str, dict[str, object]]:
-    """Test file name -> promtool unit-test document (kept beside the rule files it tests)."""
-    return {group.test_file: render_rule_test(group) for group in rule_groups(settings)}
+def render_rule_tests(settings: Settings, rules_dir: str = "") -> dict[str, dict[str, object]]:
+    """Test file name -> promtool unit-test document."""
+    return {group.test_file: render_rule_test(group, rules_dir) for group in rule_groups(settings)}

@@ -324,19 +324,26 @@ def _system_overview(settings: Settings) -> Board:
     board = Board("ms-system-overview", "System Overview", "The host: CPU, memory, disks, network, backups, alerts.")
     board.add(stat("Firing alerts", 'count(ALERTS{alertstate="firing"}) or vector(0)', thresholds=ALARM), 4, 4)
     board.add(stat("Targets down", "count(up == 0) or vector(0)", thresholds=ALARM), 4, 4)
-    board.add(stat("Containers", f"count(container_last_seen{{{CONTAINERS}}})"), 4, 4)
+    if settings.is_enabled("cadvisor"):
+        board.add(stat("Containers", f"count(container_last_seen{{{CONTAINERS}}})"), 4, 4)
+    if settings.is_enabled("node-exporter"):
+        _host_panels(board)
+    if settings.is_enabled("backup") and settings.is_enabled("node-exporter"):
+        age = "time() - media_server_backup_last_success_timestamp_seconds"
+        board.add(bargauge("Backup age", age, "{{set}} ({{repository}})", unit="s", maximum=8 * 86400))
+        added = [("media_server_backup_bytes_added", "{{set}} ({{repository}})")]
+        board.add(timeseries("Backup added per run", added, unit="bytes"))
+    return board
+
+
+def _host_panels(board: Board) -> None:
     board.add(stat("Uptime", "time() - max(node_boot_time_seconds)", unit="s"), 4, 4)
     board.add(stat("CPU cores", 'count(node_cpu_seconds_total{mode="idle"})'), 4, 4)
     board.add(stat("Memory", "max(node_memory_MemTotal_bytes)", unit="bytes"), 4, 4)
     idle = _rate("node_cpu_seconds_total", 'mode="idle"')
     board.add(timeseries("CPU use", [(f"(1 - avg by (host) ({idle})) * 100", "{{host}}")], unit="percent"))
-    board.add(
-        timeseries(
-            "Memory use",
-            [("(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) * 100", "{{host}}")],
-            unit="percent",
-        )
-    )
+    memory = [("(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) * 100", "{{host}}")]
+    board.add(timeseries("Memory use", memory, unit="percent"))
     used = f"(1 - node_filesystem_avail_bytes{{{FS}}} / node_filesystem_size_bytes{{{FS}}}) * 100"
     board.add(bargauge("Disk use", used, "{{host}} {{mountpoint}}"))
     board.add(timeseries("Free space", [(f"node_filesystem_avail_bytes{{{FS}}}", "{{host}} {{mountpoint}}")], "bytes"))
@@ -344,12 +351,6 @@ def _system_overview(settings: Settings) -> Board:
     received = _rate("node_network_receive_bytes_total", 'device!="lo"', by="host")
     sent = _rate("node_network_transmit_bytes_total", 'device!="lo"', by="host")
     board.add(timeseries("Network", [(received, "in {{host}}"), (sent, "out {{host}}")], unit="Bps"))
-    if settings.is_enabled("backup"):
-        age = "time() - media_server_backup_last_success_timestamp_seconds"
-        board.add(bargauge("Backup age", age, "{{set}} ({{repository}})", unit="s", maximum=8 * 86400))
-        added = [("media_server_backup_bytes_added", "{{set}} ({{repository}})")]
-        board.add(timeseries("Backup added per run", added, unit="bytes"))
-    return board
 
 
 def _service_health(settings: Settings) -> Board:
@@ -419,7 +420,7 @@ def _media_analytics(settings: Settings) -> Board:
         used = f"node_filesystem_size_bytes{{{data}}} - node_filesystem_avail_bytes{{{data}}}"
         library = [(used, "used"), (f"node_filesystem_avail_bytes{{{data}}}", "free")]
         board.add(timeseries("Media library filesystem", library, unit="bytes", stack=True))
-    if settings.is_enabled("backup"):
+    if settings.is_enabled("backup") and settings.is_enabled("node-exporter"):
         added = [('media_server_backup_bytes_added{set=~"media|photos"}', "{{set}} ({{repository}})")]
         board.add(timeseries("Media backup size added", added, unit="bytes"))
     if settings.is_enabled("loki") and settings.is_enabled("jellyfin"):

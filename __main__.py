@@ -75,3 +75,11 @@ pulumi.export(
     "generatedSecrets",
     pulumi.Output.secret({"postgresSuperuser": generated.postgres_superuser, "redis": generated.redis_password}),
 )
+monitoring = next((layer for layer in layers if isinstance(layer, MonitoringTier)), None)
+if monitoring is not None:
+    pulumi.export(
+        "monitoring",
+        {"scrapeTargets": monitoring.scrape_targets, "probes": monitoring.probes, "alertRules": monitoring.alert_rules},
+    )
+    if monitoring.grafana_admin_password is not None:
+        pulumi.export("grafanaAdminPassword", pulumi.Output.secret(monitoring.grafana_admin_password))

@@ -52,6 +52,11 @@ def _logs(target: str, source: str, read_only: bool) -> MountSpec:
     return MountSpec(target=target, root=StorageRoot.LOGS, source=source, role=MountRole.CACHE, read_only=read_only)
 
 
+def _host(target: str, source: str) -> MountSpec:
+    """A read-only system path of the host (exporters and the socket proxy only)."""
+    return MountSpec(target=target, root=StorageRoot.HOST, source=source, role=MountRole.CACHE, read_only=True)
+
+
 def _data(read_only: bool, source: str = "", target: str = "/data", role: MountRole = MountRole.MEDIA) -> MountSpec:
     return MountSpec(target=target, root=StorageRoot.DATA, source=source, role=role, read_only=read_only)
 
@@ -592,10 +597,32 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         tier=Tier.MONITORING,
         image=_img("grafana/alloy:v1.11.3"),
         networks=(A,),
-        mounts=(_config("/etc/alloy", "config"), _cache("/var/lib/alloy", "data")),
-        healthcheck=_http_check(12345, "/-/ready"),
+        mounts=(
+            _config("/etc/alloy", "config"),
+            _cache("/var/lib/alloy", "data"),
+            _logs("/var/log/traefik", "traefik", read_only=True),
+        ),
+        command=(
+            "run",
+            "--server.http.listen-addr=0.0.0.0:12345",
+            "--storage.path=/var/lib/alloy/data",
+            "--disable-reporting",
+            "/etc/alloy/config.alloy",
+        ),
+        run_as_site_user=True,
+        # The image (Ubuntu) has neither wget nor curl: bash's /dev/tcp asks the readiness endpoint.
+        healthcheck=HealthcheckSpec(
+            test=(
+                "CMD",
+                "bash",
+                "-c",
+                "exec 3<>/dev/tcp/127.0.0.1/12345 && printf 'GET /-/ready HTTP/1.0\\r\\n\\r\\n' >&3 "
+                "&& head -n1 <&3 | grep -q ' 200 '",
+            )
+        ),
         memory="256m",
         metrics=MetricsSpec(port=12345),
+        depends_on=("socket-proxy", "loki"),
     ),
     ServiceSpec(
         name="node-exporter",
@@ -603,12 +630,21 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         tier=Tier.MONITORING,
         image=_img("prom/node-exporter:v1.10.2"),
         networks=(A,),
+        # The storage roots are mounted read-only only so that the filesystem collector sees (statfs) the
+        # filesystems they live on; node-exporter runs as nobody and reads none of their files.
         mounts=(
             MountSpec(
                 target="/textfile", root=StorageRoot.BACKUPS, source="metrics", role=MountRole.CACHE, read_only=True
             ),
+            MountSpec(target="/host/config", root=StorageRoot.SITE_CONFIG, role=MountRole.CACHE, read_only=True),
+            MountSpec(target="/host/data", root=StorageRoot.DATA, role=MountRole.CACHE, read_only=True),
+            MountSpec(target="/host/backups", root=StorageRoot.BACKUPS, role=MountRole.CACHE, read_only=True),
+            _logs("/host/cache", "", read_only=True),
         ),
-        command=("--collector.textfile.directory=/textfile",),
+        command=(
+            "--collector.textfile.directory=/textfile",
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|etc|tmp|textfile)($|/)",
+        ),
         healthcheck=_http_check(9100, "/metrics"),
         memory="64m",
         cpus=0.5,
@@ -618,12 +654,51 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         name="cadvisor",
         display_name="cAdvisor",
         tier=Tier.MONITORING,
-        image=_img("gcr.io/cadvisor/cadvisor:v0.53.0"),
+        # v0.55+ refreshes container_health_state (Docker's health verdict); releases moved to ghcr.io at v0.53.
+        image=_img("ghcr.io/google/cadvisor:v0.57.0"),
         networks=(A,),
+        mounts=(_host("/sys", "sys"), _host("/var/lib/docker", "var/lib/docker")),
+        command=(
+            "--docker=tcp://socket-proxy:2375",
+            "--docker_only=true",
+            "--housekeeping_interval=15s",
+            "--store_container_labels=false",
+            "--whitelisted_container_labels=media-server.service,media-server.tier,media-server.stack",
+            "--disable_metrics=advtcp,cpu_topology,cpuset,hugetlb,memory_numa,percpu,process,referenced_memory,"
+            "resctrl,sched,tcp,udp",
+        ),
         healthcheck=_http_check(8080, "/healthz"),
         memory="256m",
         cpus=0.5,
         metrics=MetricsSpec(port=8080),
+        depends_on=("socket-proxy",),
+    ),
+    ServiceSpec(
+        name="socket-proxy",
+        display_name="Docker socket proxy",
+        tier=Tier.MONITORING,
+        # The one container that sees the Docker socket: read-only, GET/HEAD only (POST=0), and only the
+        # API sections cAdvisor and Alloy need (containers, info, version, ping). No ports; admin network only.
+        image=_img("lscr.io/linuxserver/socket-proxy:3.4.3-r0-ls90"),
+        networks=(A,),
+        mounts=(_host("/var/run/docker.sock", "var/run/docker.sock"),),
+        env={
+            "CONTAINERS": "1",
+            "INFO": "1",
+            "VERSION": "1",
+            "PING": "1",
+            "EVENTS": "0",
+            "POST": "0",
+            "IMAGES": "0",
+            "NETWORKS": "0",
+            "VOLUMES": "0",
+            "EXEC": "0",
+            "LOG_LEVEL": "warning",
+        },
+        healthcheck=_http_check(2375, "/_ping"),
+        memory="32m",
+        cpus=0.25,
+        tmpfs={"/run": "rw,noexec,nosuid,size=8m"},
     ),
     ServiceSpec(
         name="blackbox-exporter",
@@ -670,7 +745,15 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         admin=True,
         networks=(P, M, D),
         mounts=(_config("/app/backend/backup-data", "backup-data"),),
-        healthcheck=_http_check(3000, "/", tool="curl"),
+        # node:slim has no curl or wget; node's own fetch asks the UI.
+        healthcheck=HealthcheckSpec(
+            test=(
+                "CMD",
+                "node",
+                "-e",
+                "fetch('http://127.0.0.1:3000/').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))",
+            )
+        ),
         memory="512m",
         read_only_rootfs=False,
         databases=(DatabaseSpec(engine="postgres", name="jellystat", server="postgres"),),

@@ -35,6 +35,7 @@ def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
         StorageRoot.LOGS: PurePosixPath(paths.cache_root) / "logs",
         StorageRoot.SITE_CONFIG: PurePosixPath(paths.config_root),
         StorageRoot.TRANSCODE: PurePosixPath(paths.transcode_path or "/"),
+        StorageRoot.HOST: PurePosixPath("/"),
     }[mount.root]
     return str(base / mount.source) if mount.source else str(base)
 
@@ -67,7 +68,7 @@ def directory_tree(settings: Settings) -> list[Directory]:
         add(path, group_dir)
     for spec in settings.enabled_services():
         for mount in spec.mounts:
-            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG, StorageRoot.TRANSCODE):
+            if mount.root in (StorageRoot.DATA, StorageRoot.SITE_CONFIG, StorageRoot.TRANSCODE, StorageRoot.HOST):
                 continue
             path = host_path(settings, spec, mount)
             parent = str(PurePosixPath(path).parent)

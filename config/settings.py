@@ -22,17 +22,22 @@ from config.spec import NetworkName, ServiceSpec, Tier
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
+    ByteSize,
     Cidr,
     Digest,
+    EmailAddress,
     Fqdn,
+    HostPort,
     ImageTag,
     MemorySize,
     Port,
     PosixId,
+    PromDuration,
     SshOption,
     Subdomain,
     TimeZone,
     Umask,
+    duration_seconds,
 )
 
 
@@ -262,10 +267,219 @@ class BackupSettings(Section):
     enabled_offsite: bool = Field(default=False, description="Reserved for off-site repositories (backup tier).")
 
 
-class AlertSettings(Section):
-    """Alerting settings. STUB: the monitoring tier issue fills in receivers and routing."""
+class Severity(StrEnum):
+    """Alert severity: critical pages someone, warning waits for working hours, info is for dashboards."""
 
-    email: str | None = Field(default=None, description="Reserved: address for alert e-mail (monitoring tier).")
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class AlertChannel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    TELEGRAM = "telegram"
+
+
+class EmailChannel(Section):
+    """Alert e-mail through an SMTP relay. The password is secret config `alertSmtpPassword` (with a username)."""
+
+    to: list[EmailAddress] = Field(min_length=1, description="Recipients of alert e-mail.")
+    sender: EmailAddress = Field(description="From address of alert e-mail.")
+    smarthost: HostPort = Field(description="SMTP relay as host:port, e.g. smtp.example.org:587.")
+    username: str | None = Field(default=None, min_length=1, description="SMTP login; the password is secret config.")
+    require_tls: bool = Field(default=True, description="Refuse to send unless the relay offers STARTTLS.")
+
+
+class WebhookChannel(Section):
+    """A chat webhook (Discord, Slack, ntfy or any JSON receiver). Its URL is secret config `alertWebhookUrl`."""
+
+    kind: Literal["discord", "slack", "ntfy", "generic"] = Field(
+        description="discord or slack: their incoming-webhook format; ntfy or generic: Alertmanager's JSON "
+        "(for ntfy use a topic URL with message templating, or an Alertmanager bridge)."
+    )
+    channel: str | None = Field(
+        default=None, pattern=r"^[#@][A-Za-z0-9._-]{1,80}$", description="Slack channel override, e.g. #alerts."
+    )
+
+    @model_validator(mode="after")
+    def _channel_is_slack_only(self) -> WebhookChannel:
+        if self.channel is not None and self.kind != "slack":
+            raise_problems(
+                "webhook", [(("channel",), self.channel, f"only a slack webhook takes a channel (kind is {self.kind})")]
+            )
+        return self
+
+
+class TelegramChannel(Section):
+    """A Telegram bot posting to a chat. The bot token is secret config `alertTelegramBotToken`."""
+
+    chat_id: int = Field(description="Chat or group ID the bot posts to (groups are negative numbers).")
+
+    @field_validator("chat_id")
+    @classmethod
+    def _nonzero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("0 is not a Telegram chat; expected the chat's ID (ask @userinfobot, groups are < 0)")
+        return value
+
+
+DEFAULT_ROUTES: dict[Severity, tuple[AlertChannel, ...]] = {
+    Severity.CRITICAL: (AlertChannel.TELEGRAM, AlertChannel.WEBHOOK, AlertChannel.EMAIL),
+    Severity.WARNING: (AlertChannel.EMAIL, AlertChannel.WEBHOOK),
+    Severity.INFO: (),
+}
+
+SECRET_FOR_CHANNEL = {
+    AlertChannel.EMAIL: "alertSmtpPassword",
+    AlertChannel.WEBHOOK: "alertWebhookUrl",
+    AlertChannel.TELEGRAM: "alertTelegramBotToken",
+}
+
+
+class AlertSettings(Section):
+    """Where alerts go: receivers per channel, routing by severity, notification cadence.
+
+    Receiver credentials are secret config: alertSmtpPassword, alertWebhookUrl, alertTelegramBotToken.
+    """
+
+    email: EmailChannel | None = Field(default=None, description="E-mail receiver.")
+    webhook: WebhookChannel | None = Field(default=None, description="Discord/Slack/ntfy/generic webhook receiver.")
+    telegram: TelegramChannel | None = Field(default=None, description="Telegram receiver.")
+    routes: dict[Severity, list[AlertChannel]] | None = Field(
+        default=None,
+        description="Channels per severity. Default: critical -> every configured channel (the pager), "
+        "warning -> email and webhook, info -> none.",
+    )
+    group_wait: PromDuration = Field(default="30s", description="Wait before the first notification of a group.")
+    group_interval: PromDuration = Field(default="5m", description="Wait before notifying about new alerts in a group.")
+    repeat_critical: PromDuration = Field(default="1h", description="Re-send a firing critical alert this often.")
+    repeat_warning: PromDuration = Field(default="12h", description="Re-send a firing warning this often.")
+
+    @model_validator(mode="after")
+    def _routes_use_configured_channels(self) -> AlertSettings:
+        problems: list[ProblemSpec] = []
+        for severity, channels in (self.routes or {}).items():
+            for i, channel in enumerate(channels):
+                if not self.configured(channel):
+                    problems.append(
+                        (
+                            ("routes", severity.value, i),
+                            channel.value,
+                            f"the {channel.value} channel is not configured; set alerts.{channel.value} or remove it",
+                        )
+                    )
+        raise_problems("alerts", problems)
+        return self
+
+    def configured(self, channel: AlertChannel) -> bool:
+        return getattr(self, channel.value) is not None
+
+    def channels_for(self, severity: Severity) -> list[AlertChannel]:
+        if self.routes is not None:
+            return list(dict.fromkeys(self.routes.get(severity, [])))
+        return [c for c in DEFAULT_ROUTES[severity] if self.configured(c)]
+
+    def required_secrets(self) -> dict[str, str]:
+        """Secret config keys this alerting setup needs -> why."""
+        needed: dict[str, str] = {}
+        if self.email is not None and self.email.username:
+            needed[SECRET_FOR_CHANNEL[AlertChannel.EMAIL]] = "alerts.email.username is set; set the SMTP password"
+        if self.webhook is not None:
+            needed[SECRET_FOR_CHANNEL[AlertChannel.WEBHOOK]] = "alerts.webhook is configured; set its URL"
+        if self.telegram is not None:
+            needed[SECRET_FOR_CHANNEL[AlertChannel.TELEGRAM]] = "alerts.telegram is configured; set the bot token"
+        return needed
+
+
+BACKUP_SET = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class AlertThresholds(Section):
+    """When the alert rules fire."""
+
+    cpu_percent: float = Field(default=90, gt=0, lt=100, description="Host or container CPU use (of its limit), %.")
+    memory_percent: float = Field(default=90, gt=0, lt=100, description="Host or container memory use (of limit), %.")
+    disk_percent: float = Field(default=85, gt=0, lt=100, description="Filesystem use that raises a disk alert, %.")
+    disk_fill_window: PromDuration = Field(
+        default="24h", description="Alert when a disk is predicted full within this."
+    )
+    certificate_days: int = Field(default=14, ge=1, le=89, description="Alert when a TLS certificate expires sooner.")
+    restarts: int = Field(default=3, ge=1, le=100, description="Container restarts within restartWindow that alert.")
+    restart_window: PromDuration = Field(default="15m", description="Window for counting container restarts.")
+    crowdsec_decisions: int = Field(
+        default=20, ge=1, description="CrowdSec scenario triggers (bans) within securityWindow that alert."
+    )
+    failed_logins: int = Field(
+        default=10, ge=1, description="Failed Authelia first-factor logins within securityWindow that alert."
+    )
+    security_window: PromDuration = Field(default="15m", description="Window for the security surge alerts.")
+
+
+class MonitoringSettings(Section):
+    """Metrics, logs and dashboards: scrape cadence, retention and alert thresholds."""
+
+    scrape_interval: PromDuration = Field(default="30s", description="How often Prometheus scrapes and evaluates.")
+    prometheus_retention_time: PromDuration = Field(default="30d", description="Prometheus keeps samples this long.")
+    prometheus_retention_size: ByteSize = Field(
+        default="20GB", description="...and at most this much TSDB on disk (oldest blocks go first)."
+    )
+    loki_retention: PromDuration = Field(
+        default="31d", description="Loki keeps logs this long (a whole number of days)."
+    )
+    thresholds: AlertThresholds = Field(default_factory=AlertThresholds, description="Alert thresholds.")
+    backup_max_age: dict[Annotated[str, Field(pattern=BACKUP_SET)], PromDuration] = Field(
+        default_factory=lambda: {"databases": "2h", "config": "26h", "metadata": "26h", "photos": "26h", "media": "8d"},
+        description="Allowed age of the last successful backup, per backup set.",
+    )
+    backup_max_age_default: PromDuration = Field(default="26h", description="Allowed age for any other backup set.")
+    grafana_admin_group: str = Field(
+        default="admins", pattern=r"^[A-Za-z0-9._-]{1,64}$", description="SSO group whose members are Grafana admins."
+    )
+
+    @model_validator(mode="after")
+    def _retention(self) -> MonitoringSettings:
+        problems: list[ProblemSpec] = []
+        thresholds = self.thresholds
+        if thresholds.restarts * 60 >= duration_seconds(thresholds.restart_window):
+            problems.append(
+                (
+                    ("thresholds", "restarts"),
+                    thresholds.restarts,
+                    f"cannot be seen within restartWindow {thresholds.restart_window} (a restart takes about a "
+                    "minute); expected fewer restarts or a longer window",
+                )
+            )
+        loki = duration_seconds(self.loki_retention)
+        if loki < 86400 or loki % 86400:
+            problems.append(
+                (
+                    ("lokiRetention",),
+                    self.loki_retention,
+                    "Loki deletes logs by whole days; expected a multiple of 24h such as 7d or 31d",
+                )
+            )
+        ages: list[tuple[tuple[str | int, ...], str]] = [
+            (("backupMaxAge", k), v) for k, v in self.backup_max_age.items()
+        ]
+        ages.append((("backupMaxAgeDefault",), self.backup_max_age_default))
+        for loc, age in ages:
+            if duration_seconds(age) < 3600:
+                problems.append((loc, age, "backups run at most hourly; expected an allowed age of 1h or more"))
+        if duration_seconds(self.scrape_interval) > 300:
+            problems.append(
+                (("scrapeInterval",), self.scrape_interval, "longer than 5m leaves gaps in rate(); expected <= 5m")
+            )
+        if duration_seconds(self.prometheus_retention_time) < 2 * 86400:
+            problems.append(
+                (
+                    ("prometheusRetentionTime",),
+                    self.prometheus_retention_time,
+                    "shorter than the 2d the alert and dashboard windows look back; expected >= 2d",
+                )
+            )
+        raise_problems("monitoring", problems)
+        return self
 
 
 VPN_PROVIDERS = (
@@ -403,9 +617,10 @@ class Settings(Section):
     gpu: GpuSettings = Field(default_factory=GpuSettings, description="GPU for transcoding.")
     cloudflare: CloudflareSettings = Field(default_factory=CloudflareSettings, description="Cloudflare edge.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups (stub, see docstring).")
-    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alerting (stub, see docstring).")
     media: MediaSettings = Field(default_factory=MediaSettings, description="Media tier.")
     data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Metrics and logs.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert receivers and routing.")
 
     @field_validator("services")
     @classmethod

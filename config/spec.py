@@ -51,6 +51,8 @@ class StorageRoot(StrEnum):
     logs:    <paths.cacheRoot>/logs/<source>         (shared between a writer and its readers)
     site-config: <paths.configRoot>/<source>         (every app's config: the backup runner reads it)
     transcode: <paths.transcodePath>/<source>        (the SSD transcode scratch, when set)
+    host:    /<source>                               (a system path of the host, e.g. /sys: never created,
+                                                      never backed up; only for exporters and the socket proxy)
     """
 
     CONFIG = "config"
@@ -60,6 +62,7 @@ class StorageRoot(StrEnum):
     LOGS = "logs"
     SITE_CONFIG = "site-config"
     TRANSCODE = "transcode"
+    HOST = "host"
 
 
 class MountRole(StrEnum):

@@ -28,6 +28,9 @@ SECRET_KEYS: dict[str, str] = {
     "vpnWireguardPresharedKey": "Optional WireGuard preshared key, for providers that issue one.",
     "vpnUser": "OpenVPN user name from the VPN provider (media.vpn.type openvpn).",
     "vpnPassword": "OpenVPN password from the VPN provider (media.vpn.type openvpn).",
+    "alertSmtpPassword": "SMTP password for alert e-mail (alerts.email.username).",
+    "alertWebhookUrl": "Webhook URL for alerts (Discord/Slack/ntfy/generic; it embeds the channel's token).",
+    "alertTelegramBotToken": "Telegram bot token for alerts (alerts.telegram).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -116,6 +119,10 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
         )
     problems.extend(_vpn_secret_problems(settings, secrets))
+    if settings.tiers.monitoring:
+        for key, why in settings.alerts.required_secrets().items():
+            if key not in secrets:
+                problems.append(Problem(f"{NAMESPACE}:{key}", "nothing", f"{why} with --secret"))
     if problems:
         raise SettingsError(problems)
 

@@ -21,6 +21,11 @@ _MEMORY = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[bkmg]?)$", re.I
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _UMASK = re.compile(r"^0?[0-7]{3}$")
+_PROM_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_PROM_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+_BYTE_SIZE = re.compile(r"^[1-9][0-9]*(?:B|KB|MB|GB|TB|PB|EB)$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<port>[0-9]{1,5})$")
 
 
 def _fqdn(value: str) -> str:
@@ -137,6 +142,42 @@ def _ssh_option(value: str) -> str:
     return value
 
 
+def duration_seconds(value: str) -> float:
+    """A Prometheus duration (1h30m, 26h, 8d, 500ms) in seconds."""
+    match = _PROM_DURATION.match(value)
+    if not value or not match:
+        raise ValueError(f"not a duration: {value!r}")
+    return sum(int(part) * unit for part, unit in zip(match.groups(), _PROM_UNITS, strict=True) if part)
+
+
+def _prom_duration(value: str) -> str:
+    if not value or not _PROM_DURATION.match(value) or duration_seconds(value) <= 0:
+        raise ValueError(
+            "not a duration; expected a positive Prometheus duration such as 30s, 15m, 26h, 8d or 4w "
+            "(units ms, s, m, h, d, w, y, largest first)"
+        )
+    return value
+
+
+def _byte_size(value: str) -> str:
+    if not _BYTE_SIZE.match(value):
+        raise ValueError("not a size; expected a whole number with a unit B, KB, MB, GB, TB, PB or EB, such as 50GB")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an e-mail address; expected name@example.org")
+    return value
+
+
+def _host_port(value: str) -> str:
+    match = _HOST_PORT.match(value)
+    if not match or not 1 <= int(match["port"]) <= 65535:
+        raise ValueError("not host:port; expected a host name and a port 1-65535, such as smtp.example.org:587")
+    return value
+
+
 Fqdn = Annotated[str, AfterValidator(_fqdn)]
 Subdomain = Annotated[str, AfterValidator(_subdomain)]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
@@ -149,3 +190,7 @@ Umask = Annotated[str, AfterValidator(_umask)]
 SshOption = Annotated[str, AfterValidator(_ssh_option)]
 PosixId = Annotated[int, AfterValidator(_posix_id)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+PromDuration = Annotated[str, AfterValidator(_prom_duration)]
+ByteSize = Annotated[str, AfterValidator(_byte_size)]
+EmailAddress = Annotated[str, AfterValidator(_email)]
+HostPort = Annotated[str, AfterValidator(_host_port)]

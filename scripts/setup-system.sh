@@ -6,6 +6,7 @@ set -euo pipefail
 declare -A tools=(
   [promtool]=prometheus
   [amtool]=prometheus-alertmanager
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [restic]=restic
   [pg_ctlcluster]=postgresql
   [sshd]=openssh-server

@@ -11,7 +11,7 @@ import pulumi_docker as docker
 from config.settings import NetworkSettings
 from config.spec import NetworkName
 
-INTERNAL = frozenset({NetworkName.DATA})
+INTERNAL = frozenset({NetworkName.DATA, NetworkName.SOCKET})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from config.spec import (
 )
 
 P, M, A, D = NetworkName.PROXY, NetworkName.MEDIA, NetworkName.ADMIN, NetworkName.DATA
+S = NetworkName.SOCKET
 
 
 def _img(reference: str) -> ImageRef:
@@ -596,7 +597,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         display_name="Grafana Alloy",
         tier=Tier.MONITORING,
         image=_img("grafana/alloy:v1.11.3"),
-        networks=(A,),
+        networks=(A, S),
         mounts=(
             _config("/etc/alloy", "config"),
             _cache("/var/lib/alloy", "data"),
@@ -656,7 +657,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         tier=Tier.MONITORING,
         # v0.55+ refreshes container_health_state (Docker's health verdict); releases moved to ghcr.io at v0.53.
         image=_img("ghcr.io/google/cadvisor:v0.57.0"),
-        networks=(A,),
+        networks=(A, S),
         mounts=(_host("/sys", "sys"), _host("/var/lib/docker", "var/lib/docker")),
         command=(
             "--docker=tcp://socket-proxy:2375",
@@ -678,9 +679,11 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         display_name="Docker socket proxy",
         tier=Tier.MONITORING,
         # The one container that sees the Docker socket: read-only, GET/HEAD only (POST=0), and only the
-        # API sections cAdvisor and Alloy need (containers, info, version, ping). No ports; admin network only.
+        # API sections cAdvisor and Alloy need (containers, info, version, ping). No ports; only on the internal
+        # socket network, which nothing but cAdvisor and Alloy joins: container inspection exposes every
+        # container's environment, so no other app may reach this proxy.
         image=_img("lscr.io/linuxserver/socket-proxy:3.4.3-r0-ls90"),
-        networks=(A,),
+        networks=(S,),
         mounts=(_host("/var/run/docker.sock", "var/run/docker.sock"),),
         env={
             "CONTAINERS": "1",

@@ -138,7 +138,7 @@ class NetworkSpec(Section):
 
 
 class NetworkSettings(Section):
-    """The four bridge networks. The data network is always internal (no route out)."""
+    """The bridge networks. data and socket are always internal (no route out)."""
 
     proxy: NetworkSpec = Field(default=NetworkSpec(cidr="10.10.0.0/24"), description="Traefik and routed apps.")
     media: NetworkSpec = Field(
@@ -146,6 +146,10 @@ class NetworkSettings(Section):
     )
     admin: NetworkSpec = Field(default=NetworkSpec(cidr="10.10.2.0/24"), description="Monitoring and exporters.")
     data: NetworkSpec = Field(default=NetworkSpec(cidr="10.10.3.0/24"), description="Databases and caches (internal).")
+    socket: NetworkSpec = Field(
+        default=NetworkSpec(cidr="10.10.4.0/24"),
+        description="The Docker socket proxy and its readers, cAdvisor and Alloy (internal).",
+    )
 
     @model_validator(mode="after")
     def _no_overlap(self) -> NetworkSettings:
@@ -621,20 +625,6 @@ class Settings(Section):
     data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Metrics and logs.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert receivers and routing.")
-
-    @field_validator("services")
-    @classmethod
-    def _known_services(cls, services: dict[str, ServiceOverride]) -> dict[str, ServiceOverride]:
-        unknown = [name for name in services if name not in CATALOG]
-        if unknown:
-            raise_problems(
-                "services",
-                [
-                    ((name,), name, "unknown service; expected one of: " + ", ".join(sorted(CATALOG)))
-                    for name in unknown
-                ],
-            )
-        return services
 
     @model_validator(mode="after")
     def _site_checks(self) -> Settings:

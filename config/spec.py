@@ -31,6 +31,8 @@ class NetworkName(StrEnum):
     MEDIA = "media"
     ADMIN = "admin"
     DATA = "data"
+    SOCKET = "socket"
+    """Internal network between the Docker socket proxy and the few readers of the Docker API."""
 
 
 class AuthPolicy(StrEnum):

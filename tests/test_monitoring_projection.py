@@ -137,7 +137,14 @@ def test_only_the_socket_proxy_sees_the_docker_socket(prod: RunResult) -> None:
                 assert volume["readOnly"] is True
     proxy = containers(prod)["socket-proxy"].inputs
     assert not proxy.get("ports")
-    assert [net["name"] for net in proxy["networksAdvanced"]] == ["ms-prod-admin"]
+    assert [net["name"] for net in proxy["networksAdvanced"]] == ["ms-prod-socket"]
+    # Container inspection shows every container's environment: only the two Docker API readers may reach it.
+    readers = sorted(
+        name
+        for name, res in containers(prod).items()
+        if any(net["name"] == "ms-prod-socket" for net in res.inputs.get("networksAdvanced") or [])
+    )
+    assert readers == ["alloy", "cadvisor", "socket-proxy"]
     env = dict(item.split("=", 1) for item in proxy["envs"])
     assert env["POST"] == "0" and env["CONTAINERS"] == "1" and env["EXEC"] == "0" and env["IMAGES"] == "0"
     cadvisor = {v["containerPath"]: v for v in containers(prod)["cadvisor"].inputs["volumes"]}

@@ -22,18 +22,19 @@ def test_dev_uses_local_socket(dev: RunResult) -> None:
     assert dev.of_type("command:local:Command") and not dev.of_type("command:remote:Command")
 
 
-def test_four_networks_with_subnets_data_internal(prod: RunResult) -> None:
+def test_networks_with_subnets_data_internal(prod: RunResult) -> None:
     nets = {r.inputs["name"]: r.inputs for r in prod.of_type("docker:index/network:Network")}
-    assert sorted(nets) == ["ms-prod-admin", "ms-prod-data", "ms-prod-media", "ms-prod-proxy"]
+    assert sorted(nets) == ["ms-prod-admin", "ms-prod-data", "ms-prod-media", "ms-prod-proxy", "ms-prod-socket"]
     subnets = {name: net["ipamConfigs"][0]["subnet"] for name, net in nets.items()}
     assert subnets == {
         "ms-prod-proxy": "10.10.0.0/24",
         "ms-prod-media": "10.10.1.0/24",
         "ms-prod-admin": "10.10.2.0/24",
         "ms-prod-data": "10.10.3.0/24",
+        "ms-prod-socket": "10.10.4.0/24",
     }
     for name, net in nets.items():
-        assert net["internal"] is name.endswith("-data"), name
+        assert net["internal"] is name.endswith(("-data", "-socket")), name
         gateway = ipaddress.IPv4Address(net["ipamConfigs"][0]["gateway"])
         assert gateway in ipaddress.IPv4Network(net["ipamConfigs"][0]["subnet"])
 

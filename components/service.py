@@ -166,6 +166,7 @@ class ContainerService(pulumi.ComponentResource):
                 security_opts=["no-new-privileges:true"],
                 read_only=spec.read_only_rootfs,
                 tmpfs=tmpfs or None,
+                sysctls=dict(spec.sysctls) or None,
                 memory=parse_memory_mb(spec.memory),
                 cpus=f"{spec.cpus:g}",
                 restart=restart_policy,

@@ -24,6 +24,7 @@ from config.settings import Settings
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
     "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+    "smtpPassword": "Password of the mail relay Authelia sends codes through (edge.auth.smtp).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -105,6 +106,12 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
     if settings.cloudflare.enabled and "cloudflareApiToken" not in secrets:
         problems.append(
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
+        )
+    if settings.tiers.edge and settings.edge.auth.smtp is not None and "smtpPassword" not in secrets:
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:smtpPassword", "nothing", "edge.auth.smtp is set; set the relay password with --secret"
+            )
         )
     if problems:
         raise SettingsError(problems)

@@ -509,18 +509,21 @@ class Settings(Section):
             for name, proxied in cloudflare.proxied.items():
                 if not CATALOG[name].routed:
                     problems.append((("cloudflare", "proxied", name), proxied, "has no web route and so no record"))
-            if not cloudflare.video_terms_acknowledged:
-                for spec in self.enabled_services():
-                    if spec.routed and spec.streams_media and self.cloudflare_proxied(spec):
-                        why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "proxied: true"
-                        problems.append(
-                            (
-                                ("cloudflare", "videoTermsAcknowledged"),
-                                False,
-                                f"{spec.name} streams media and would be proxied ({why}); read Cloudflare's terms "
-                                "on video (README) and set this to true, or keep the app DNS-only",
-                            )
-                        )
+            streaming = sorted(
+                spec.name
+                for spec in self.enabled_services()
+                if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
+            )
+            if streaming and not cloudflare.video_terms_acknowledged:
+                why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
+                problems.append(
+                    (
+                        ("cloudflare", "videoTermsAcknowledged"),
+                        False,
+                        f"{', '.join(streaming)} stream media and would be proxied ({why}); read Cloudflare's "
+                        "terms on serving video (README) and set this to true, or keep them DNS-only",
+                    )
+                )
         if self.is_enabled("wireguard") and not (self.edge.wireguard.endpoint or cloudflare.public_address):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")

@@ -116,7 +116,6 @@ def render_static(settings: Settings) -> dict[str, Any]:
         "accessLog": {
             "filePath": ACCESS_LOG,
             "format": "json",
-            "bufferingSize": 64,
             "fields": {
                 "defaultMode": "keep",
                 "headers": {

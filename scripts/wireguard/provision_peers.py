@@ -47,9 +47,10 @@ def _existing(base: str, auth: str, wait: float) -> set[str]:
             error: Exception = exc
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             error = exc
-        if time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise SystemExit(f"wg-easy at {base} did not answer: {error}")
-        time.sleep(2)
+        time.sleep(min(2.0, remaining))
 
 
 def provision(peers: list[str], base: str, username: str, password: str, wait: float = 300.0) -> list[str]:

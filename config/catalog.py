@@ -116,10 +116,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             _config("/var/lib/crowdsec/data", "data", role=MountRole.DATABASE),
             _logs("/var/log/traefik", "traefik", read_only=True),
         ),
-        env={
-            "COLLECTIONS": "crowdsecurity/traefik crowdsecurity/http-cve crowdsecurity/base-http-scenarios",
-            "DISABLE_ONLINE_API": "false",
-        },
+        env={"COLLECTIONS": "crowdsecurity/traefik crowdsecurity/http-cve crowdsecurity/base-http-scenarios"},
         # The site user owns its config and data and reads Traefik's group-readable access log.
         run_as_site_user=True,
         healthcheck=HealthcheckSpec(test=("CMD", "cscli", "lapi", "status")),

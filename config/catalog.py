@@ -165,8 +165,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         env={"PORT": "51821", "HOST": "0.0.0.0", "INSECURE": "true", "DISABLE_IPV6": "true"},  # noqa: S104
         healthcheck=_http_check(51821, "/"),
         memory="128m",
-        # WireGuard is in every kernel since 5.6: no SYS_MODULE to load it.
-        capabilities=("NET_ADMIN", "NET_RAW"),
+        # WireGuard is in every kernel since 5.6: no SYS_MODULE to load it. wg-easy runs as root (interfaces,
+        # iptables) and keeps its database in the site-owned config dir: DAC_OVERRIDE lets it write there.
+        capabilities=("NET_ADMIN", "NET_RAW", "DAC_OVERRIDE"),
         sysctls={"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.src_valid_mark": "1"},
         published=(PublishedPort(internal=51820, external=51820, protocol="udp"),),
         read_only_rootfs=False,

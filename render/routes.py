@@ -34,7 +34,6 @@ class Route:
     backend: str
     """Traefik service target: http://<alias>:<port>, or api@internal for the dashboard."""
     admin: bool
-    streams_media: bool
 
     @property
     def forward_auth(self) -> bool:
@@ -67,7 +66,6 @@ def _route(spec: ServiceSpec, settings: Settings, name: str, path: str | None, p
         policy=policy,
         backend=backend_of(spec),
         admin=spec.admin,
-        streams_media=spec.streams_media,
     )
 
 

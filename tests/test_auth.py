@@ -162,6 +162,7 @@ def test_oidc_clients_for_immich_and_grafana(prod: RunResult) -> None:
     for client in clients.values():
         assert client["client_secret"].startswith("$2a$"), "Authelia stores only the digest"
     assert oidc["jwks"][0]["key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert list(_secret_keys(oidc)), "the secret-key detector used on configuration.yml must see these"
 
 
 def test_smtp_notifier_needs_its_password(run_site) -> None:  # type: ignore[no-untyped-def]
@@ -206,3 +207,25 @@ def test_users_database_schema_rejects_a_plain_password() -> None:
     bad = {"users": {"admin": {"displayname": "A", "password": "hunter2", "email": "a@b.c", "groups": []}}}
     assert _validate(bad, USERS_SCHEMA), "the schema check must be able to fail"
     assert json.dumps(bad)
+
+
+def test_no_generated_secret_reaches_the_offline_report(prod: RunResult) -> None:
+    from offline.report import to_json
+
+    report = to_json(prod)
+    files = uploads(container(prod, "authelia"))
+    secrets = [files[path] for path in authelia.secret_files(stack_settings("prod")).values()]
+    secrets += list(unwrap(prod.exports["autheliaUsers"]).values())
+    assert secrets and not [s for s in secrets if s in report]
+
+
+def test_extra_users_get_generated_passwords(run_site) -> None:  # type: ignore[no-untyped-def]
+    user = {"username": "alice", "displayName": "Alice", "email": "alice@example.org", "groups": ["family"]}
+    result = run_site(minimal_config(edge={"auth": {"users": [user]}}))
+    assert result.ok, result.problems
+    users = yaml.safe_load(uploads(container(result, "authelia"))[authelia.USERS_PATH])["users"]
+    assert users["alice"]["groups"] == ["family"] and users["alice"]["password"].startswith("$2a$")
+    passwords = unwrap(result.exports["autheliaUsers"])
+    assert set(passwords) == {"admin", "alice"} and passwords["admin"] != passwords["alice"]
+    with pytest.raises(SettingsError, match="usernames must be unique"):
+        stack_settings("dev", edge={"auth": {"users": [{**user, "username": "admin"}]}})

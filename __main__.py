@@ -47,6 +47,14 @@ generated = SiteSecrets("secrets", SiteSecretsArgs(settings=settings))
 data = DataTier("data", LayerArgs(site=context, generated=generated, config_secrets=site.secrets), opts=on_host)
 layers: list[ServiceLayer] = [data]
 peers = dict(data.services)
+if settings.tiers.edge and settings.cloudflare.enabled:
+    from components.edge import CloudflareZone  # pulumi_cloudflare takes seconds to import: only when used
+
+    edge = CloudflareZone(
+        "edge", LayerArgs(site=context, generated=generated, config_secrets=site.secrets), opts=on_host
+    )
+    peers.update(edge.services)
+    layers.append(edge)
 for layer_type, tier_on in (
     (AuthLayer, settings.tiers.edge),
     (ProxyLayer, settings.tiers.edge),
@@ -83,3 +91,10 @@ if monitoring is not None:
     )
     if monitoring.grafana_admin_password is not None:
         pulumi.export("grafanaAdminPassword", pulumi.Output.secret(monitoring.grafana_admin_password))
+for deployed in layers:
+    if isinstance(deployed, ProxyLayer):
+        pulumi.export("routes", deployed.routes)
+        if deployed.wireguard_password is not None:
+            pulumi.export("wireguardAdminPassword", pulumi.Output.secret(deployed.wireguard_password))
+    if isinstance(deployed, AuthLayer):
+        pulumi.export("autheliaUsers", deployed.user_passwords)

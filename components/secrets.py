@@ -50,7 +50,8 @@ class SiteSecrets(pulumi.ComponentResource):
     databases: dict[str, DatabaseLogin]
     """By app name: a login for each enabled app that keeps a database on the shared PostgreSQL."""
     oidc_clients: dict[str, random.RandomPassword]
-    """By app name: the OIDC client secret (`result`) and its bcrypt hash (`bcrypt_hash`) for Authelia."""
+    """By app name (settings.oidc_client_names()): the OIDC client secret (`result`) and its bcrypt hash
+    (`bcrypt_hash`) for Authelia."""
 
     def __init__(self, name: str, args: SiteSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:secrets:SiteSecrets", name, None, opts)
@@ -59,6 +60,7 @@ class SiteSecrets(pulumi.ComponentResource):
         self.redis_password = generated_password(f"{name}-redis", self).result
         self.databases = {}
         self.oidc_clients = {}
+        oidc_clients = set(settings.oidc_client_names())
         for spec in settings.enabled_services():
             for db in spec.databases:
                 if db.engine == "postgres" and db.server == "postgres":
@@ -66,7 +68,7 @@ class SiteSecrets(pulumi.ComponentResource):
                     self.databases[spec.name] = DatabaseLogin(
                         app=spec.name, server="postgres", database=db.name, role=db.name, password=password.result
                     )
-            if spec.oidc:
+            if spec.name in oidc_clients:
                 self.oidc_clients[spec.name] = generated_password(f"{name}-oidc-{spec.name}", self, length=64)
         self.register_outputs(
             {

@@ -172,6 +172,7 @@ class ContainerService(pulumi.ComponentResource):
                 security_opts=["no-new-privileges:true"],
                 read_only=spec.read_only_rootfs,
                 tmpfs=tmpfs or None,
+                sysctls=dict(spec.sysctls) or None,
                 memory=parse_memory_mb(spec.memory),
                 shm_size=parse_memory_mb(spec.shm_size) if spec.shm_size else None,
                 cpus=f"{spec.cpus:g}",

@@ -17,11 +17,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from config.catalog import CATALOG
+from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.problems import ProblemSpec, raise_problems
 from config.spec import NetworkName, ServiceSpec, Tier
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
+    BypassPath,
     ByteSize,
     Cidr,
     Digest,
@@ -189,6 +191,11 @@ class ServiceOverride(Section):
     env: dict[str, str] = Field(
         default_factory=dict, description="Extra environment (never secrets: use secret config)."
     )
+    bypass_paths: list[BypassPath] | None = Field(
+        default=None,
+        description="Replace the catalog's SSO bypass path regexes (URL path, RE2), e.g. [] to send every request "
+        "through Authelia.",
+    )
 
     @field_validator("env")
     @classmethod
@@ -245,10 +252,64 @@ class CloudflareSettings(Section):
     zone_id: str | None = Field(default=None, pattern=r"^[a-f0-9]{32}$", description="The zone's 32-hex ID.")
     account_id: str | None = Field(default=None, pattern=r"^[a-f0-9]{32}$", description="The account's 32-hex ID.")
     public_address: str | None = Field(default=None, description="Public IPv4 address the DNS records point at.")
+    mode: Literal["dns", "tunnel"] = Field(
+        default="dns",
+        description="dns: records point at publicAddress (ports 80/443 open); tunnel: a Cloudflare Tunnel "
+        "(cloudflared) carries all traffic and the host opens no web ports.",
+    )
+    proxied: dict[ServiceName, bool] = Field(
+        default_factory=dict,
+        description="Per-app proxy override (orange cloud). Default: proxied, except apps that stream video or "
+        "large media, which are DNS-only.",
+    )
+    video_terms_acknowledged: bool = Field(
+        default=False,
+        description="Set true to proxy a streaming app through Cloudflare after reading its terms on serving video "
+        "through the CDN (see README).",
+    )
+    block_countries: list[str] = Field(
+        default_factory=list, description="ISO 3166 alpha-2 codes whose requests the WAF blocks (T1 = Tor)."
+    )
+    challenge_countries: list[str] = Field(
+        default_factory=list, description="ISO 3166 alpha-2 codes whose requests get a managed challenge."
+    )
+    auth_rate_limit: int = Field(
+        default=10, ge=1, le=1000, description="Requests per 10 s per client to the auth portal's login API."
+    )
+
+    @field_validator("block_countries", "challenge_countries")
+    @classmethod
+    def _countries(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if code not in ISO_3166_ALPHA2 and code not in CLOUDFLARE_PSEUDO_COUNTRIES:
+                raise ValueError(
+                    f"{code!r} is not an ISO 3166 alpha-2 country code; expected two upper-case letters such as "
+                    "DE, US or CN (or Cloudflare's T1 for Tor)"
+                )
+        return codes
 
     @model_validator(mode="after")
     def _zone_when_enabled(self) -> CloudflareSettings:
         problems: list[ProblemSpec] = []
+        if self.enabled and self.mode == "tunnel" and not self.account_id:
+            problems.append(
+                (
+                    ("accountId",),
+                    self.account_id,
+                    "tunnel mode creates a Cloudflare Tunnel; expected the account's 32-hex ID",
+                )
+            )
+        if self.enabled and self.mode == "dns" and not self.public_address:
+            problems.append(
+                (
+                    ("publicAddress",),
+                    self.public_address,
+                    "dns mode points records at the host; expected its public IPv4 address",
+                )
+            )
+        both = sorted(set(self.block_countries) & set(self.challenge_countries))
+        if both:
+            problems.append((("challengeCountries",), both, "already blocked; expected each country in one list"))
         if self.enabled:
             if not self.zone:
                 problems.append(
@@ -263,6 +324,110 @@ class CloudflareSettings(Section):
                 problems.append((("publicAddress",), self.public_address, "expected an IPv4 address"))
         raise_problems("cloudflare", problems)
         return self
+
+
+class AcmeSettings(Section):
+    """Let's Encrypt certificates for Traefik."""
+
+    email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Contact address for Let's Encrypt (optional)."
+    )
+    staging: bool = Field(default=False, description="Use Let's Encrypt's staging CA (untrusted certs, high limits).")
+
+
+class SmtpSettings(Section):
+    """Authelia's mail relay; the password is secret config `smtpPassword`."""
+
+    address: str = Field(
+        pattern=r"^(smtp|submission|submissions)://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="Relay address, e.g. submission://smtp.example.org:587 (STARTTLS) or submissions://...:465.",
+    )
+    username: str = Field(description="Relay login.")
+    sender: str = Field(description="From address, e.g. 'Media <auth@example.org>'.")
+
+
+class AutheliaUser(Section):
+    """An extra user of the file backend; the password is generated and exported as a secret."""
+
+    username: str = Field(pattern=r"^[a-z][a-z0-9._-]{1,31}$", description="Login name.")
+    display_name: str = Field(description="Name shown in Authelia.")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Address for one-time codes and resets.")
+    groups: list[str] = Field(default_factory=list, description="Groups; members of 'admins' may use admin apps.")
+
+
+class AuthSettings(Section):
+    """Authelia: users, sessions, regulation, OIDC clients, mail."""
+
+    backend: Literal["file", "ldap"] = Field(
+        default="file", description="file: users database uploaded by the program; ldap: LLDAP (deployed with it)."
+    )
+    admin_user: str = Field(default="admin", pattern=r"^[a-z][a-z0-9._-]{1,31}$", description="The admin's login.")
+    admin_email: str | None = Field(default=None, description="The admin's e-mail (default admin@<domain>).")
+    users: list[AutheliaUser] = Field(default_factory=list, description="More users (file backend).")
+    oidc_clients: list[ServiceName] | None = Field(
+        default=None,
+        description="Apps that sign in through Authelia's OIDC provider (default: every enabled app that supports it).",
+    )
+    smtp: SmtpSettings | None = Field(
+        default=None, description="Mail relay for one-time codes and resets; unset = a file in Authelia's config dir."
+    )
+    max_retries: int = Field(default=3, ge=1, le=20, description="Failed logins before a ban (regulation).")
+    find_time: str = Field(default="2m", pattern=r"^[0-9]+[smhd]$", description="Window in which failures count.")
+    ban_time: str = Field(default="12h", pattern=r"^[0-9]+[smhdwM]$", description="How long a ban lasts.")
+    session_expiration: str = Field(default="1h", pattern=r"^[0-9]+[smhdwM]$", description="Session lifetime.")
+    session_inactivity: str = Field(default="15m", pattern=r"^[0-9]+[smhdwM]$", description="Idle timeout.")
+    remember_me: str = Field(default="1M", pattern=r"^[0-9]+[smhdwMy]$", description="'Remember me' lifetime.")
+    password_min_length: int = Field(default=12, ge=8, le=64, description="Minimum password length.")
+
+    @model_validator(mode="after")
+    def _users(self) -> AuthSettings:
+        names = [self.admin_user, *(u.username for u in self.users)]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise_problems("auth", [(("users",), duplicates, "usernames must be unique (the admin included)")])
+        return self
+
+
+class WireguardPeer(Section):
+    """One VPN client."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", description="Peer name, e.g. phone.")
+
+
+class WireguardSettings(Section):
+    """The WireGuard server (wg-easy) when services.wireguard is enabled."""
+
+    endpoint: str | None = Field(
+        default=None,
+        description="Host name or address clients connect to (default: cloudflare.publicAddress). Must not be "
+        "proxied by Cloudflare: WireGuard is UDP.",
+    )
+    peers: list[WireguardPeer] = Field(default_factory=list, description="Clients created on the server.")
+    client_cidr: Cidr = Field(default="10.8.0.0/24", description="Addresses handed to VPN clients.")
+    dns: list[str] = Field(default=["1.1.1.1"], description="DNS servers pushed to clients.")
+    allowed_ips: list[str] = Field(
+        default=["0.0.0.0/0"], description="What clients route through the VPN (0.0.0.0/0 = everything)."
+    )
+
+    @field_validator("peers")
+    @classmethod
+    def _unique(cls, peers: list[WireguardPeer]) -> list[WireguardPeer]:
+        names = [p.name for p in peers]
+        if len(names) != len(set(names)):
+            raise ValueError("peer names must be unique")
+        return peers
+
+
+class EdgeSettings(Section):
+    """Traefik, Authelia and WireGuard: TLS, headers, single sign-on, VPN."""
+
+    acme: AcmeSettings = Field(default_factory=AcmeSettings, description="Let's Encrypt.")
+    hsts_preload: bool = Field(
+        default=False, description="Send HSTS with preload (only once the domain is submitted to the preload list)."
+    )
+    hsts_seconds: int = Field(default=31536000, ge=0, description="HSTS max-age in seconds.")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="Authelia.")
+    wireguard: WireguardSettings = Field(default_factory=WireguardSettings, description="WireGuard.")
 
 
 class BackupSettings(Section):
@@ -620,6 +785,7 @@ class Settings(Section):
     )
     gpu: GpuSettings = Field(default_factory=GpuSettings, description="GPU for transcoding.")
     cloudflare: CloudflareSettings = Field(default_factory=CloudflareSettings, description="Cloudflare edge.")
+    edge: EdgeSettings = Field(default_factory=EdgeSettings, description="Traefik, Authelia, WireGuard.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups (stub, see docstring).")
     media: MediaSettings = Field(default_factory=MediaSettings, description="Media tier.")
     data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
@@ -646,6 +812,7 @@ class Settings(Section):
         zone = self.cloudflare.zone
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
+        problems.extend(self._edge_problems())
         raise_problems("Settings", problems)
         return self
 
@@ -653,6 +820,59 @@ class Settings(Section):
     def _tier_checks(self) -> Settings:
         raise_problems("Settings", tier_problems(self))
         return self
+
+    def _edge_problems(self) -> list[ProblemSpec]:
+        problems: list[ProblemSpec] = []
+        auth = self.edge.auth
+        for name in auth.oidc_clients or []:
+            key = ("edge", "auth", "oidcClients")
+            if not CATALOG[name].oidc:
+                supported = sorted(n for n, s in CATALOG.items() if s.oidc)
+                problems.append((key, name, "does not support OIDC; expected one of: " + ", ".join(supported)))
+            elif not self.is_enabled(name):
+                problems.append((key, name, f"{name} is disabled; enable services.{name} or remove it from the list"))
+        override = self.services.get("lldap")
+        if auth.backend == "ldap" and override is not None and override.enabled is False:
+            problems.append((("services", "lldap", "enabled"), False, "edge.auth.backend is ldap, which runs LLDAP"))
+        cloudflare = self.cloudflare
+        if cloudflare.enabled:
+            for name, proxied in cloudflare.proxied.items():
+                if not CATALOG[name].routed:
+                    problems.append((("cloudflare", "proxied", name), proxied, "has no web route and so no record"))
+            streaming = sorted(
+                spec.name
+                for spec in self.enabled_services()
+                if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
+            )
+            if streaming and not cloudflare.video_terms_acknowledged:
+                why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
+                problems.append(
+                    (
+                        ("cloudflare", "videoTermsAcknowledged"),
+                        False,
+                        f"{', '.join(streaming)} stream media and would be proxied ({why}); read Cloudflare's "
+                        "terms on serving video (README) and set this to true, or keep them DNS-only",
+                    )
+                )
+        if self.is_enabled("wireguard") and not (self.edge.wireguard.endpoint or cloudflare.public_address):
+            problems.append(
+                (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
+            )
+        return problems
+
+    def cloudflare_proxied(self, spec: ServiceSpec) -> bool:
+        """Whether the app's DNS record is proxied (orange cloud) at Cloudflare."""
+        if self.cloudflare.mode == "tunnel":
+            return True
+        return self.cloudflare.proxied.get(spec.name, not spec.streams_media)
+
+    def oidc_client_names(self) -> list[str]:
+        """Apps registered as OIDC clients of Authelia (none when the edge tier is off)."""
+        if not self.tiers.edge:
+            return []
+        chosen = self.edge.auth.oidc_clients
+        candidates = chosen if chosen is not None else [n for n, s in CATALOG.items() if s.oidc]
+        return sorted(n for n in candidates if self.is_enabled(n) and CATALOG[n].oidc)
 
     # ------------------------------------------------------------ projections of catalog + settings
     def tier_enabled(self, tier: Tier) -> bool:
@@ -684,13 +904,32 @@ class Settings(Section):
             update["subdomain"] = override.subdomain
         if override.env:
             update["env"] = {**spec.env, **override.env}
+        if override.bypass_paths is not None:
+            update["bypass_paths"] = tuple(override.bypass_paths)
         return tailor(spec.model_copy(update=update) if update else spec, self)
 
     def is_enabled(self, name: str) -> bool:
         spec = CATALOG[name]
         override = self.services.get(name)
         wanted = override.enabled if override and override.enabled is not None else spec.enabled_by_default
+        if name in self._implied_services():
+            wanted = True
         return wanted and self.tier_enabled(spec.tier)
+
+    def _implied_services(self) -> set[str]:
+        """Services a setting turns on by itself: LLDAP for the ldap backend, cloudflared for tunnel mode."""
+        implied = set()
+        if self.edge.auth.backend == "ldap":
+            implied.add("lldap")
+        if self.cloudflare.enabled and self.cloudflare.mode == "tunnel":
+            implied.add("cloudflared")
+        override = self.services.get("wireguard")
+        wireguard_on = (
+            override.enabled if override and override.enabled is not None else CATALOG["wireguard"].enabled_by_default
+        )
+        if wireguard_on and self.edge.wireguard.peers:
+            implied.add("wireguard-peers")
+        return implied
 
     def enabled_services(self, tier: Tier | None = None) -> list[ServiceSpec]:
         return [

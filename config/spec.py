@@ -7,12 +7,12 @@ projection of entries plus site settings.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.types import Digest, ImageTag, MemorySize, Port, Subdomain
+from config.types import BypassPath, Digest, ImageTag, MemorySize, Port, Subdomain
 
 
 class Tier(StrEnum):
@@ -155,6 +155,28 @@ class DashboardTile(_Frozen):
     description: str
 
 
+class OidcClientSpec(_Frozen):
+    """How the app signs in through Authelia's OpenID Connect provider (client_id = the catalog name)."""
+
+    redirect_paths: tuple[str, ...] = Field(
+        description="Callback paths on the app's own host, e.g. /login/generic_oauth."
+    )
+    extra_redirect_uris: tuple[str, ...] = Field(
+        default=(),
+        description="Redirect URIs on no host of the site, e.g. a mobile app's app.immich:///oauth-callback.",
+    )
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"  # noqa: S105
+    require_pkce: bool = False
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "groups")
+
+    @field_validator("redirect_paths")
+    @classmethod
+    def _absolute(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        if not paths or any(not p.startswith("/") for p in paths):
+            raise ValueError("expected at least one absolute callback path such as /auth/login")
+        return paths
+
+
 class ServiceSpec(_Frozen):
     """One app in the catalog."""
 
@@ -168,11 +190,12 @@ class ServiceSpec(_Frozen):
     apex: bool = Field(default=False, description="Also served at the apex domain (the dashboard).")
     public: bool = Field(default=False, description="Reachable without SSO (the app is itself an auth endpoint).")
     auth: AuthPolicy = AuthPolicy.TWO_FACTOR
-    bypass_paths: tuple[str, ...] = Field(
-        default=(), description="Path regexes that skip SSO so mobile apps and API clients keep working."
+    bypass_paths: tuple[BypassPath, ...] = Field(
+        default=(), description="URL path regexes that skip SSO so mobile apps and API clients keep working."
     )
     admin: bool = Field(default=False, description="Administrative app: two-factor required.")
     oidc: bool = Field(default=False, description="Supports sign-in through Authelia's OIDC provider.")
+    oidc_client: OidcClientSpec | None = Field(default=None, description="The app's OIDC client (when oidc).")
     streams_media: bool = Field(default=False, description="Serves video or large media (DNS-only at Cloudflare).")
     networks: tuple[NetworkName, ...]
     mounts: tuple[MountSpec, ...] = ()
@@ -201,6 +224,7 @@ class ServiceSpec(_Frozen):
     )
     read_only_rootfs: bool = True
     tmpfs: dict[str, str] = Field(default_factory=dict, description="tmpfs mounts: path -> options.")
+    sysctls: dict[str, str] = Field(default_factory=dict, description="Namespaced sysctls (e.g. a VPN's forwarding).")
     published: tuple[PublishedPort, ...] = Field(default=(), description="Host ports (ingress and VPN only).")
     metrics: MetricsSpec | None = None
     databases: tuple[DatabaseSpec, ...] = ()
@@ -208,18 +232,6 @@ class ServiceSpec(_Frozen):
     dashboard: DashboardTile | None = None
     depends_on: tuple[str, ...] = ()
     restart: str = "unless-stopped"
-
-    @field_validator("bypass_paths")
-    @classmethod
-    def _regexes(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
-        for path in paths:
-            try:
-                re.compile(path)
-            except re.error as exc:
-                raise ValueError(f"bypass path {path!r} is not a valid regex: {exc}") from None
-            if not path.startswith("^/"):
-                raise ValueError(f"bypass path {path!r} must be anchored, starting with ^/")
-        return paths
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceSpec:
@@ -234,6 +246,8 @@ class ServiceSpec(_Frozen):
         for device in self.devices:
             if not device.startswith("/dev/"):
                 raise ValueError(f"{self.name}: device {device!r} is not under /dev/")
+        if self.oidc != (self.oidc_client is not None):
+            raise ValueError(f"{self.name}: an OIDC app needs its oidc_client (redirect paths), and only it")
         return self
 
     @property

@@ -31,6 +31,7 @@ SECRET_KEYS: dict[str, str] = {
     "alertSmtpPassword": "SMTP password for alert e-mail (alerts.email.username).",
     "alertWebhookUrl": "Webhook URL for alerts (Discord/Slack/ntfy/generic; it embeds the channel's token).",
     "alertTelegramBotToken": "Telegram bot token for alerts (alerts.telegram).",
+    "smtpPassword": "Password of the mail relay Authelia sends codes through (edge.auth.smtp).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -123,6 +124,12 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
         for key, why in settings.alerts.required_secrets().items():
             if key not in secrets:
                 problems.append(Problem(f"{NAMESPACE}:{key}", "nothing", f"{why} with --secret"))
+    if settings.tiers.edge and settings.edge.auth.smtp is not None and "smtpPassword" not in secrets:
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:smtpPassword", "nothing", "edge.auth.smtp is set; set the relay password with --secret"
+            )
+        )
     if problems:
         raise SettingsError(problems)
 

@@ -130,6 +130,27 @@ def _posix_id(value: int) -> int:
     return value
 
 
+# Traefik and Authelia are Go programs: their regexes are RE2, which has no lookaround or backreferences.
+_RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=|[*+?}]\+")
+
+
+def _bypass_path(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regex ({exc}); expected a path regex such as ^/api/.*$") from None
+    if _RE2_UNSUPPORTED.search(value):
+        raise ValueError(
+            "uses lookaround, a backreference or a possessive quantifier, which Traefik and Authelia (RE2) "
+            "do not support; expected a plain path regex such as ^/api/.*$"
+        )
+    if not value.startswith("^/"):
+        raise ValueError("not anchored to the path; expected a regex starting with ^/ such as ^/api/.*$")
+    if "\\?" in value or "[?]" in value:
+        raise ValueError("matches a query string; bypass paths match the URL path only, e.g. ^/api$")
+    return value
+
+
 def _ssh_option(value: str) -> str:
     normalised = re.sub(r"\s+", "", value).lower()
     if "stricthostkeychecking=no" in normalised or "stricthostkeychecking=off" in normalised:
@@ -189,6 +210,8 @@ MemorySize = Annotated[str, AfterValidator(_memory)]
 Umask = Annotated[str, AfterValidator(_umask)]
 SshOption = Annotated[str, AfterValidator(_ssh_option)]
 PosixId = Annotated[int, AfterValidator(_posix_id)]
+BypassPath = Annotated[str, AfterValidator(_bypass_path)]
+"""A URL path regex (RE2 subset) that skips SSO for mobile apps and API clients."""
 Port = Annotated[int, Field(ge=1, le=65535)]
 PromDuration = Annotated[str, AfterValidator(_prom_duration)]
 ByteSize = Annotated[str, AfterValidator(_byte_size)]

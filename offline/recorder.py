@@ -94,6 +94,12 @@ class EngineMocks(Mocks):
             raw = bytes.fromhex((_digest("bytes", args.name) * 8)[: length * 2])
             state["hex"] = rpc.wrap_rpc_secret(raw.hex())
             state["base64"] = rpc.wrap_rpc_secret(base64.b64encode(raw).decode())
+        elif typ == "tls:index/privateKey:PrivateKey":
+            body = base64.b64encode(bytes.fromhex(_digest("key", args.name) * 8)).decode()
+            lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+            pem = f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----\n"
+            state["privateKeyPem"] = rpc.wrap_rpc_secret(pem)
+            state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{lines[:64]}\n-----END PUBLIC KEY-----\n"
         elif typ.startswith("command:"):
             state.setdefault("stdout", "")
             state.setdefault("stderr", "")

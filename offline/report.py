@@ -94,3 +94,20 @@ def print_summary(result: RunResult, console: Console, urls: dict[str, str]) -> 
         image = str(res.inputs.get("image", ""))
         services.add_row(service, _label(res, "media-server.tier"), urls.get(service, ""), net_names, image[:60])
     console.print(services)
+    print_routes(result, console)
+
+
+def print_routes(result: RunResult, console: Console) -> None:
+    """The `routes` export (ProxyLayer): every router with its auth policy."""
+    rows = result.exports.get("routes")
+    if not isinstance(rows, list) or not rows:
+        return
+    table = Table(title="Routes (Traefik routers and their Authelia policy)")
+    for column in ("router", "hosts", "path", "policy", "backend"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in ("router", "hosts", "path", "policy", "backend")))
+    console.print(table)
+    policies = Counter(str(row.get("policy")) for row in rows)
+    summary = ", ".join(f"{count} {policy}" for policy, count in sorted(policies.items()))
+    console.print(f"{len(rows)} routes: {summary}")

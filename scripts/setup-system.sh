@@ -13,6 +13,7 @@ declare -A tools=(
   [shellcheck]=shellcheck
   [sqlite3]=sqlite3
   [wget]=wget
+  [openssl]=openssl
 )
 
 missing=()

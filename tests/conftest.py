@@ -63,3 +63,12 @@ def containers(result: RunResult) -> dict[str, Any]:
 
 
 STACK_FILES = sorted(Path(ROOT).glob("Pulumi.*.yaml"))
+
+
+def stack_secrets(stack: str) -> dict[str, str]:
+    """Placeholder values for every secret key a stack file sets (keys without the namespace)."""
+    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    return {key.split(":", 1)[1]: f"placeholder-{key.split(':', 1)[1]}" for key in config.secret_keys}
+
+
+PROD_SECRETS = stack_secrets("prod")

@@ -76,7 +76,10 @@ def test_every_public_url_is_probed(prod: RunResult) -> None:
 
 
 def test_a_disabled_app_is_neither_scraped_nor_probed(run_site: Callable[..., RunResult]) -> None:
-    result = run_site(minimal_config(services={"grafana": {"enabled": False}, "crowdsec": {"enabled": False}}))
+    disabled = {"enabled": False}
+    result = run_site(
+        minimal_config(services={"grafana": disabled, "crowdsec": disabled, "crowdsec-bouncer": disabled})
+    )
     assert result.ok, result.problems
     config = _prometheus_yml(result)
     scraped, probed = _scraped(config), _probed(config)
@@ -85,7 +88,9 @@ def test_a_disabled_app_is_neither_scraped_nor_probed(run_site: Callable[..., Ru
     assert "traefik:8082" in scraped and "https://jellyfin.media.example.org" in probed
     assert "grafana" not in containers(result)
     rules = {
-        rule.alert for group in rule_groups(site(services={"crowdsec": {"enabled": False}})) for rule in group.rules
+        rule.alert
+        for group in rule_groups(site(services={"crowdsec": disabled, "crowdsec-bouncer": disabled}))
+        for rule in group.rules
     }
     assert "CrowdSecDecisionSurge" not in rules and "AutheliaFailedLoginSurge" in rules
 

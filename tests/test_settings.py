@@ -58,7 +58,13 @@ def test_minimal_site_is_valid() -> None:
         ({"paths": {"configRoot": "opt/media"}}, "media-server:paths.configRoot", r"relative path"),
         ({"paths": {"dataRoot": "/data/../etc"}}, "media-server:paths.dataRoot", r"contains '\.\.'"),
         (
-            {"cloudflare": {"enabled": True, "zoneId": "0123456789abcdef0123456789abcdef"}},
+            {
+                "cloudflare": {
+                    "enabled": True,
+                    "zoneId": "0123456789abcdef0123456789abcdef",
+                    "publicAddress": "203.0.113.10",
+                }
+            },
             "media-server:cloudflare.zone",
             r"Cloudflare is enabled; expected the zone name",
         ),

@@ -1,0 +1,79 @@
+"""Helpers for the edge tests: stack settings, and the files a recorded container receives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import Settings
+from config.stack import load_stack_file, parse_settings
+from offline.recorder import Recorded, Secret
+from offline.runner import ROOT, RunResult
+from tests.conftest import containers
+
+SCHEMAS = ROOT.parent / "shared" / "schemas"
+
+
+def stack_settings(stack: str, **overrides: Any) -> Settings:
+    """Settings of Pulumi.<stack>.yaml (secrets left out), with top-level keys replaced."""
+    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    raw: dict[str, Any] = {}
+    for key, value in config.values.items():
+        name = key.split(":", 1)[1]
+        if key in config.secret_keys:
+            continue
+        raw[name] = json.loads(value) if value[:1] in "[{" else value
+    raw.update(overrides)
+    return parse_settings(raw)
+
+
+def stack_raw(stack: str) -> dict[str, Any]:
+    """Pulumi.<stack>.yaml's plain config as the program's run_site fixture takes it."""
+    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    return {
+        key.split(":", 1)[1]: json.loads(value) if value[:1] in "[{" else value
+        for key, value in config.values.items()
+        if key not in config.secret_keys
+    }
+
+
+def unwrap(value: Any) -> Any:
+    while isinstance(value, Secret):
+        value = value.value
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    return value
+
+
+def uploads(res: Recorded) -> dict[str, str]:
+    """Container path -> content of every file uploaded into the container."""
+    return {item["file"]: item["content"] for item in unwrap(res.inputs.get("uploads")) or []}
+
+
+def env(res: Recorded) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in unwrap(res.inputs.get("envs")) or [])
+
+
+def container(result: RunResult, service: str) -> Recorded:
+    found: Recorded = containers(result)[service]
+    return found
+
+
+def upload_yaml(result: RunResult, service: str, path: str) -> Any:
+    return yaml.safe_load(uploads(container(result, service))[path])
+
+
+def schema(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SCHEMAS / name).read_text())
+    return loaded
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,231 @@
+"""AuthLayer and Authelia's generated configuration, checked against Authelia's published schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from config.problems import SettingsError
+from config.settings import Settings
+from offline.recorder import Secret
+from offline.runner import RunResult, run_program
+from render import authelia
+from render.routes import site_routes
+from tests.conftest import PROD_SECRETS, as_stack, minimal_config
+from tests.edge_support import container, env, schema, stack_raw, stack_settings, unwrap, uploads
+
+CONFIG_SCHEMA = "authelia-4.39.20-configuration.json"
+USERS_SCHEMA = "authelia-4.39.20-user-database.json"
+
+
+def _validate(document: Any, name: str) -> list[str]:
+    validator = Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in validator.iter_errors(document)]
+
+
+def _authelia_files(result: RunResult) -> dict[str, str]:
+    return uploads(container(result, "authelia"))
+
+
+@pytest.fixture(scope="module")
+def ldap_site() -> RunResult:
+    raw = {**stack_raw("prod"), "edge": {"auth": {"backend": "ldap"}}}
+    result = run_program(as_stack(raw, name="ldap", secrets=PROD_SECRETS))
+    assert result.ok, result.problems
+    return result
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_generated_documents_validate_against_the_schema(stack: str, request: pytest.FixtureRequest) -> None:
+    result: RunResult = request.getfixturevalue(stack)
+    files = _authelia_files(result)
+    configuration = yaml.safe_load(files[authelia.CONFIG_PATH])
+    assert _validate(configuration, CONFIG_SCHEMA) == []
+    assert _validate(yaml.safe_load(files[authelia.USERS_PATH]), USERS_SCHEMA) == []
+    if authelia.OIDC_PATH in files:
+        oidc = yaml.safe_load(files[authelia.OIDC_PATH])
+        assert _validate(oidc, CONFIG_SCHEMA) == []
+        assert _validate({**configuration, **oidc}, CONFIG_SCHEMA) == []
+
+
+def test_ldap_mode_validates_and_runs_lldap(ldap_site: RunResult) -> None:
+    files = _authelia_files(ldap_site)
+    configuration = yaml.safe_load(files[authelia.CONFIG_PATH])
+    assert _validate(configuration, CONFIG_SCHEMA) == []
+    ldap = configuration["authentication_backend"]["ldap"]
+    assert ldap["address"] == "ldap://lldap:3890" and ldap["base_dn"] == "dc=media,dc=example,dc=org"
+    assert authelia.USERS_PATH not in files
+    authelia_env = env(container(ldap_site, "authelia"))
+    lldap = container(ldap_site, "lldap")
+    lldap_files = uploads(lldap)
+    assert (
+        files[authelia_env["AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE"]]
+        == lldap_files[env(lldap)["LLDAP_LDAP_USER_PASS_FILE"]]
+    )
+    assert env(lldap)["LLDAP_LDAP_BASE_DN"] == "dc=media,dc=example,dc=org"
+    admin_rules = [r for r in configuration["access_control"]["rules"] if "subject" in r]
+    assert admin_rules and all(r["subject"] == ["group:lldap_admin"] for r in admin_rules)
+
+
+def test_configuration_holds_no_secret_and_names_secret_files(prod: RunResult) -> None:
+    res = container(prod, "authelia")
+    files, variables = uploads(res), env(res)
+    configuration = files[authelia.CONFIG_PATH]
+    secret_values = {files[path] for path in authelia.secret_files(stack_settings("prod")).values()}
+    assert secret_values and not any(value in configuration for value in secret_values)
+    assert list(_secret_keys(yaml.safe_load(configuration))) == []
+    file_vars = {k: v for k, v in variables.items() if k.startswith("AUTHELIA_") and k.endswith("_FILE")}
+    assert set(file_vars.values()) == set(authelia.secret_files(stack_settings("prod")).values())
+    assert all(len(files[path]) >= 40 for path in file_vars.values())
+    assert variables["X_AUTHELIA_CONFIG"] == f"{authelia.CONFIG_PATH},{authelia.OIDC_PATH}"
+    assert isinstance(res.inputs["uploads"], Secret)
+
+
+def _secret_keys(document: Any, path: str = "") -> Any:
+    """Every key that would hold a secret value (a string under a secret-looking name)."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            here = f"{path}.{key}"
+            if isinstance(value, str) and key.endswith(("secret", "password", "key", "token")):
+                yield here
+            yield from _secret_keys(value, here)
+    elif isinstance(document, list):
+        for i, item in enumerate(document):
+            yield from _secret_keys(item, f"{path}[{i}]")
+
+
+def test_shared_credentials_come_from_site_secrets(prod: RunResult) -> None:
+    files = uploads(container(prod, "authelia"))
+    redis_env = env(container(prod, "redis"))
+    assert files["/config/secrets/redis-password"] == redis_env["REDIS_PASSWORD"]
+    configuration = yaml.safe_load(files[authelia.CONFIG_PATH])
+    assert configuration["storage"]["postgres"]["address"] == "tcp://postgres:5432"
+    assert configuration["session"]["redis"]["host"] == "redis"
+    assert configuration["session"]["cookies"][0]["domain"] == "media.example.org"
+
+
+def test_access_control_default_deny_and_two_factor_for_admin_apps() -> None:
+    settings = stack_settings("prod")
+    configuration = authelia.render_configuration(settings, "authelia", "authelia")
+    control = configuration["access_control"]
+    assert control["default_policy"] == "deny"
+    by_domain = {tuple(r["domain"]): r for r in control["rules"] if "resources" not in r}
+    for spec in settings.enabled_services():
+        if not spec.routed or spec.public:
+            continue
+        rule = by_domain[tuple(authelia_hosts(settings, spec.name))]
+        if spec.admin:
+            assert rule == {"domain": rule["domain"], "policy": "two_factor", "subject": ["group:admins"]}
+        else:
+            assert rule["policy"] == spec.effective_auth.value
+    bypass = [r for r in control["rules"] if "resources" in r]
+    declared = [r for r in site_routes(settings) if r.path]
+    assert len(bypass) == len(declared)
+    first_app_rule = next(i for i, r in enumerate(control["rules"]) if "resources" not in r)
+    assert all(i < first_app_rule for i, r in enumerate(control["rules"]) if "resources" in r)
+    assert configuration["regulation"]["max_retries"] > 0 and "ip" in configuration["regulation"]["modes"]
+
+
+def authelia_hosts(settings: Settings, app: str) -> list[str]:
+    return [h for r in site_routes(settings) if r.name == app for h in r.hosts]
+
+
+def test_resources_match_path_and_query() -> None:
+    assert authelia.authelia_resource(r"^/rest/.*$") == r"^/rest/.*(\?.*)?$"
+    assert authelia.authelia_resource(r"^/api$") == r"^/api(\?.*)?$"
+
+
+def test_users_database_admin_with_generated_bcrypt_hash(prod: RunResult) -> None:
+    users = yaml.safe_load(uploads(container(prod, "authelia"))[authelia.USERS_PATH])["users"]
+    assert list(users) == ["admin"]
+    assert users["admin"]["password"].startswith("$2a$") and users["admin"]["groups"] == ["admins"]
+    assert isinstance(prod.exports["autheliaUsers"], Secret)
+    assert set(unwrap(prod.exports["autheliaUsers"])) == {"admin"}
+    configuration = yaml.safe_load(uploads(container(prod, "authelia"))[authelia.CONFIG_PATH])
+    assert configuration["authentication_backend"]["file"]["password"]["argon2"]["variant"] == "argon2id"
+
+
+def test_oidc_clients_for_immich_and_grafana(prod: RunResult) -> None:
+    oidc = yaml.safe_load(uploads(container(prod, "authelia"))[authelia.OIDC_PATH])["identity_providers"]["oidc"]
+    clients = {c["client_id"]: c for c in oidc["clients"]}
+    assert set(clients) == {"immich-server", "grafana"}
+    assert clients["grafana"]["redirect_uris"] == ["https://grafana.media.example.org/login/generic_oauth"]
+    assert clients["immich-server"]["redirect_uris"] == [
+        "https://photos.media.example.org/auth/login",
+        "https://photos.media.example.org/user-settings",
+        "app.immich:///oauth-callback",
+    ]
+    for client in clients.values():
+        assert client["client_secret"].startswith("$2a$"), "Authelia stores only the digest"
+    assert oidc["jwks"][0]["key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert list(_secret_keys(oidc)), "the secret-key detector used on configuration.yml must see these"
+
+
+def test_smtp_notifier_needs_its_password(run_site) -> None:  # type: ignore[no-untyped-def]
+    smtp = {"address": "submission://smtp.example.org:587", "username": "auth", "sender": "Auth <a@example.org>"}
+    result = run_site(minimal_config(edge={"auth": {"smtp": smtp}}))
+    assert [str(p) for p in result.problems] == [
+        "media-server:smtpPassword: edge.auth.smtp is set; set the relay password with --secret (got nothing)"
+    ]
+    configured = run_site(minimal_config(edge={"auth": {"smtp": smtp}}), secrets={"smtpPassword": "pw"})
+    assert configured.ok, configured.problems
+    files = uploads(container(configured, "authelia"))
+    assert files["/config/secrets/smtp-password"] == "pw"
+    assert yaml.safe_load(files[authelia.CONFIG_PATH])["notifier"]["smtp"]["address"] == smtp["address"]
+
+
+def test_oidc_client_for_a_disabled_app_is_refused() -> None:
+    with pytest.raises(SettingsError) as info:
+        stack_settings("dev", edge={"auth": {"oidcClients": ["immich-server"]}})
+    assert [str(p) for p in info.value.problems] == [
+        "media-server:edge.auth.oidcClients: immich-server is disabled; enable services.immich-server or remove it "
+        'from the list (got "immich-server")'
+    ]
+    with pytest.raises(SettingsError) as info:
+        stack_settings("dev", edge={"auth": {"oidcClients": ["sonarr"]}})
+    assert "does not support OIDC; expected one of: grafana, immich-server" in str(info.value)
+
+
+def test_oidc_client_list_narrows_the_clients() -> None:
+    settings = stack_settings("prod", edge={"auth": {"oidcClients": ["grafana"]}})
+    assert settings.oidc_client_names() == ["grafana"]
+    oidc = authelia.render_oidc(settings, "pem", {"grafana": "$2a$10$x"})
+    assert [c["client_id"] for c in oidc["identity_providers"]["oidc"]["clients"]] == ["grafana"]
+
+
+def test_ldap_backend_cannot_switch_lldap_off() -> None:
+    with pytest.raises(SettingsError) as info:
+        stack_settings("dev", edge={"auth": {"backend": "ldap"}}, services={"lldap": {"enabled": False}})
+    assert "media-server:services.lldap.enabled: edge.auth.backend is ldap" in str(info.value)
+
+
+def test_users_database_schema_rejects_a_plain_password() -> None:
+    bad = {"users": {"admin": {"displayname": "A", "password": "hunter2", "email": "a@b.c", "groups": []}}}
+    assert _validate(bad, USERS_SCHEMA), "the schema check must be able to fail"
+    assert json.dumps(bad)
+
+
+def test_no_generated_secret_reaches_the_offline_report(prod: RunResult) -> None:
+    from offline.report import to_json
+
+    report = to_json(prod)
+    files = uploads(container(prod, "authelia"))
+    secrets = [files[path] for path in authelia.secret_files(stack_settings("prod")).values()]
+    secrets += list(unwrap(prod.exports["autheliaUsers"]).values())
+    assert secrets and not [s for s in secrets if s in report]
+
+
+def test_extra_users_get_generated_passwords(run_site) -> None:  # type: ignore[no-untyped-def]
+    user = {"username": "alice", "displayName": "Alice", "email": "alice@example.org", "groups": ["family"]}
+    result = run_site(minimal_config(edge={"auth": {"users": [user]}}))
+    assert result.ok, result.problems
+    users = yaml.safe_load(uploads(container(result, "authelia"))[authelia.USERS_PATH])["users"]
+    assert users["alice"]["groups"] == ["family"] and users["alice"]["password"].startswith("$2a$")
+    passwords = unwrap(result.exports["autheliaUsers"])
+    assert set(passwords) == {"admin", "alice"} and passwords["admin"] != passwords["alice"]
+    with pytest.raises(SettingsError, match="usernames must be unique"):
+        stack_settings("dev", edge={"auth": {"users": [{**user, "username": "admin"}]}})

@@ -267,6 +267,28 @@ class AlertSettings(Section):
     email: str | None = Field(default=None, description="Reserved: address for alert e-mail (monitoring tier).")
 
 
+class PolicySettings(Section):
+    """What the site accepts that the policy pack would otherwise refuse, each with its reason."""
+
+    acknowledge_proxied_media: dict[ServiceName, str] = Field(
+        default_factory=dict,
+        description="Streaming apps whose Cloudflare-proxied DNS record the site accepts despite Cloudflare's "
+        "CDN terms, each with the reason (policy MS-027).",
+    )
+
+    @field_validator("acknowledge_proxied_media")
+    @classmethod
+    def _streaming_with_reason(cls, acks: dict[str, str]) -> dict[str, str]:
+        problems: list[ProblemSpec] = []
+        for name, reason in acks.items():
+            if name in CATALOG and not CATALOG[name].streams_media:
+                problems.append(((name,), name, "not a streaming app; only apps serving video or large media need it"))
+            if len(reason.strip()) < 20:
+                problems.append(((name,), reason, "expected the reason the site accepts it, at least 20 characters"))
+        raise_problems("acknowledgeProxiedMedia", problems)
+        return acks
+
+
 class Settings(Section):
     """One site: everything under the `media-server:` stack config namespace."""
 
@@ -286,6 +308,7 @@ class Settings(Section):
     cloudflare: CloudflareSettings = Field(default_factory=CloudflareSettings, description="Cloudflare edge.")
     backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups (stub, see docstring).")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alerting (stub, see docstring).")
+    policy: PolicySettings = Field(default_factory=PolicySettings, description="Acknowledged policy exceptions.")
 
     @field_validator("services")
     @classmethod

@@ -187,7 +187,9 @@ class _Stack:
 
 
 def _stack(result: RunResult) -> _Stack:
-    recorded = [r for r in result.resources]
+    """Every recorded resource once, as policies see it. Under the engine stack policies get outputs; the
+    record holds inputs, which carry every property the rules read (mock outputs echo inputs anyway)."""
+    recorded = list(result.resources)
     props = {r.urn: unknown_checking_proxy(engine_value(r.inputs)) for r in recorded}
     providers = {
         r.urn: PolicyProviderResource(r.type, props[r.urn], r.urn, r.name)

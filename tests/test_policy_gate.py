@@ -148,6 +148,13 @@ def test_unknown_edge_config_does_not_pass() -> None:
     assert {rule_id(n.split(":", 1)[0]) for n in verdict.not_run} >= {"MS-025", "MS-027"}
 
 
+def test_unknown_upload_contents_of_other_services_do_not_stop_edge_rules() -> None:
+    """At preview a config rendered from generated secrets is unknown; only its own rules wait for it."""
+    grafana = container("grafana", uploads=[{"file": "/etc/grafana/grafana.ini", "content": UNKNOWN_STRING_VALUE}])
+    verdict = check(*fx.edge(), grafana)
+    assert verdict.not_run == [] and verdict.violations == []
+
+
 def test_validators_raise_on_unknown_like_under_the_engine() -> None:
     from pulumi_policy.proxy import unknown_checking_proxy
 

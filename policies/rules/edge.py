@@ -31,6 +31,11 @@ TRAEFIK_DYNAMIC_DIR = "/etc/traefik/dynamic/"
 AUTHELIA_CONFIG = ("/config/configuration.yml", "/config/configuration.yaml")
 
 
+def upload_paths(res: Res) -> list[str]:
+    """Where a container's uploads go (read without touching contents, which may be unknown at preview)."""
+    return [text(get_path(upload, "file")) for upload in items(res.props.get("uploads"))]
+
+
 def uploaded_files(res: Res) -> dict[str, str]:
     """Container path -> text of every upload (content or contentBase64)."""
     out: dict[str, str] = {}
@@ -154,9 +159,9 @@ class Traefik:
 
 def traefik_of(res: Res) -> Traefik | None:
     """Traefik's configuration when this container is Traefik (by catalog name or by its config paths)."""
-    files = uploaded_files(res)
-    if res.service != TRAEFIK and not any(p.startswith("/etc/traefik/") for p in files):
+    if res.service != TRAEFIK and not any(p.startswith("/etc/traefik/") for p in upload_paths(res)):
         return None
+    files = uploaded_files(res)
     cfg = Traefik(resource=res)
     for path in TRAEFIK_STATIC:
         if path in files:
@@ -343,9 +348,9 @@ class Authelia:
 
 
 def authelia_of(res: Res) -> Authelia | None:
-    files = uploaded_files(res)
-    if res.service != AUTHELIA and not any(p in files for p in AUTHELIA_CONFIG):
+    if res.service != AUTHELIA and not any(p in AUTHELIA_CONFIG for p in upload_paths(res)):
         return None
+    files = uploaded_files(res)
     env = dict(res.envs)
     cfg = Authelia(resource=res, files=files, env=env)
     for path in AUTHELIA_CONFIG:

@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .common import Resource as Res
-from .common import ci_get, ci_path, get_path, is_list, is_map, items, number, text, truthy
+from .common import Resource, ci_get, ci_path, get_path, is_list, is_map, items, number, text, truthy
 
 TRAEFIK = "traefik"
 AUTHELIA = "authelia"
@@ -31,12 +30,12 @@ TRAEFIK_DYNAMIC_DIR = "/etc/traefik/dynamic/"
 AUTHELIA_CONFIG = ("/config/configuration.yml", "/config/configuration.yaml")
 
 
-def upload_paths(res: Res) -> list[str]:
+def upload_paths(res: Resource) -> list[str]:
     """Where a container's uploads go (read without touching contents, which may be unknown at preview)."""
     return [text(get_path(upload, "file")) for upload in items(res.props.get("uploads"))]
 
 
-def uploaded_files(res: Res) -> dict[str, str]:
+def uploaded_files(res: Resource) -> dict[str, str]:
     """Container path -> text of every upload (content or contentBase64)."""
     out: dict[str, str] = {}
     for upload in items(res.props.get("uploads")):
@@ -134,7 +133,7 @@ def as_list(value: object) -> list[str]:
 # ------------------------------------------------------------------ Traefik
 @dataclass
 class Traefik:
-    resource: Res
+    resource: Resource
     static: dict[str, Any] = field(default_factory=dict)
     dynamic: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -157,7 +156,7 @@ class Traefik:
         return enabled(ci_get(self.static, "providers"), "docker") or enabled(ci_get(self.static, "providers"), "swarm")
 
 
-def traefik_of(res: Res) -> Traefik | None:
+def traefik_of(res: Resource) -> Traefik | None:
     """Traefik's configuration when this container is Traefik (by catalog name or by its config paths)."""
     if res.service != TRAEFIK and not any(p.startswith("/etc/traefik/") for p in upload_paths(res)):
         return None
@@ -174,7 +173,7 @@ def traefik_of(res: Res) -> Traefik | None:
     return cfg
 
 
-def label_config(containers: Iterable[Res], exposed_by_default: bool) -> dict[str, Any]:
+def label_config(containers: Iterable[Resource], exposed_by_default: bool) -> dict[str, Any]:
     """Dynamic config Traefik's Docker provider would build from container labels."""
     tree: dict[str, Any] = {}
     for res in containers:
@@ -263,13 +262,34 @@ def secure_headers(headers: object) -> bool:
     return sts > 0 and truthy(ci_get(headers, "contentTypeNosniff")) and frames
 
 
+def _bouncer_address(address: str) -> bool:
+    lowered = address.lower()
+    return "crowdsec" in lowered or "bouncer" in lowered
+
+
+def crowdsec_plugin(cfg: Traefik, name: str) -> bool:
+    """A Traefik plugin that is the CrowdSec bouncer (by its module in experimental.plugins, or its name)."""
+    module = text(ci_path(cfg.static, "experimental", "plugins", name, "moduleName"))
+    return "crowdsec" in module.lower() or _bouncer_address(name)
+
+
+def crowdsec_plugins(cfg: Traefik) -> list[tuple[str, Mapping[str, Any]]]:
+    """(middleware name, plugin settings) of every CrowdSec bouncer middleware in the file config."""
+    out = []
+    for name, mw in sorted(cfg.section("http", "middlewares").items()):
+        plugin = ci_get(mw, "plugin")
+        for pname, settings in plugin.items() if isinstance(plugin, Mapping) else ():
+            if crowdsec_plugin(cfg, str(pname)):
+                out.append((str(name), settings if isinstance(settings, Mapping) else {}))
+    return out
+
+
 def middleware_kinds(
     cfg: Traefik, names: Iterable[str], extra: Mapping[str, Any] | None = None, seen: frozenset[str] = frozenset()
 ) -> set[str]:
     """What a router's middlewares do: forward-auth, crowdsec, basic-auth, headers, redirect (chains expanded)."""
     defined = dict(cfg.section("http", "middlewares"))
     defined.update(ci_path(extra, "http", "middlewares") or {})
-    plugins = ci_path(cfg.static, "experimental", "plugins") or {}
     kinds: set[str] = set()
     for name in names:
         mw = ci_get(defined, name)
@@ -277,15 +297,12 @@ def middleware_kinds(
             continue
         forward = ci_get(mw, "forwardAuth")
         if forward is not None:
-            address = text(ci_get(forward, "address")).lower()
-            kinds.add("crowdsec" if ("crowdsec" in address or "bouncer" in address) else "forward-auth")
+            kinds.add("crowdsec" if _bouncer_address(text(ci_get(forward, "address"))) else "forward-auth")
         if ci_get(mw, "basicAuth") is not None or ci_get(mw, "digestAuth") is not None:
             kinds.add("basic-auth")
         plugin = ci_get(mw, "plugin")
-        for pname in plugin if is_map(plugin) else ():
-            module = text(ci_path(plugins, pname, "moduleName")).lower()
-            if "crowdsec" in module or "crowdsec" in str(pname).lower() or "bouncer" in str(pname).lower():
-                kinds.add("crowdsec")
+        if any(crowdsec_plugin(cfg, str(pname)) for pname in (plugin if is_map(plugin) else ())):
+            kinds.add("crowdsec")
         headers = ci_get(mw, "headers")
         if headers is not None and secure_headers(headers):
             kinds.add("headers")
@@ -305,7 +322,7 @@ def forward_auth_targets(cfg: Traefik, extra: Mapping[str, Any] | None = None) -
     for mw in defined.values():
         address = text(ci_path(mw, "forwardAuth", "address"))
         host = urlsplit(address).hostname if address else None
-        if host and "crowdsec" not in address.lower() and "bouncer" not in address.lower():
+        if host and not _bouncer_address(address):
             out.add(host.lower())
     return out
 
@@ -339,7 +356,7 @@ def host_apps(cfg: Traefik | None, extra: Mapping[str, Any] | None = None) -> di
 # ------------------------------------------------------------------ Authelia
 @dataclass
 class Authelia:
-    resource: Res
+    resource: Resource
     config: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -347,7 +364,7 @@ class Authelia:
     present: bool = False
 
 
-def authelia_of(res: Res) -> Authelia | None:
+def authelia_of(res: Resource) -> Authelia | None:
     if res.service != AUTHELIA and not any(p in AUTHELIA_CONFIG for p in upload_paths(res)):
         return None
     files = uploaded_files(res)
@@ -445,7 +462,7 @@ class Edge:
         return forward_auth_targets(self.traefik, self.labels) if self.traefik else set()
 
 
-def edge_of(containers: list[Res]) -> Edge:
+def edge_of(containers: list[Resource]) -> Edge:
     traefik = next((t for t in map(traefik_of, containers) if t is not None and t.present), None)
     authelia = next((a for a in map(authelia_of, containers) if a is not None and a.present), None)
     labels: dict[str, Any] = {}

@@ -22,13 +22,23 @@ from .common import (
     ci_path,
     containers,
     entry_strings,
-    is_map,
     resource_rule,
     stack_rule,
     text,
     truthy,
 )
-from .edge import Edge, Router, as_list, bypass_resources, edge_of, enabled, middleware_kinds, routers, traefik_of
+from .edge import (
+    Edge,
+    Router,
+    as_list,
+    bypass_resources,
+    crowdsec_plugins,
+    edge_of,
+    enabled,
+    middleware_kinds,
+    routers,
+    traefik_of,
+)
 
 # Cloudflare's published proxy ranges (https://www.cloudflare.com/ips-v4/ and /ips-v6/).
 CLOUDFLARE_RANGES = (
@@ -158,18 +168,6 @@ def _canonical(values: Sequence[str]) -> set[str]:
     return {str(n) if (n := _network(v)) else v for v in values}
 
 
-def _crowdsec_plugins(cfg: Any) -> list[tuple[str, Mapping[str, Any]]]:
-    plugins = ci_path(cfg.static, "experimental", "plugins") or {}
-    out = []
-    for name, mw in sorted(cfg.section("http", "middlewares").items()):
-        plugin = ci_get(mw, "plugin")
-        for pname, settings in plugin.items() if isinstance(plugin, Mapping) else ():
-            module = text(ci_path(plugins, pname, "moduleName")).lower()
-            if "crowdsec" in module or "crowdsec" in str(pname).lower() or "bouncer" in str(pname).lower():
-                out.append((str(name), settings if is_map(settings) else {}))
-    return out
-
-
 def _forwarded_headers(res: Resource, config: Mapping[str, Any], report: Report) -> None:
     cfg = traefik_of(res)
     if cfg is None or not cfg.present:
@@ -193,7 +191,7 @@ def _forwarded_headers(res: Resource, config: Mapping[str, Any], report: Report)
                     )
             if section == "forwardedHeaders":
                 trusted |= _canonical(ips)
-    for name, settings in _crowdsec_plugins(cfg):
+    for name, settings in crowdsec_plugins(cfg):
         bouncer = _canonical(as_list(ci_get(settings, "forwardedHeadersTrustedIPs")))
         if bouncer != trusted:
             report(

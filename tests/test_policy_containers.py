@@ -44,6 +44,7 @@ MUTATIONS: list[tuple[str, dict[str, Any], str]] = [
     ("device", {"devices": [{"hostPath": "/dev/dri", "containerPath": "/dev/dri"}]}, "MS-006"),
     ("gpus", {"gpus": "all"}, "MS-006"),
     ("device requests", {"deviceRequests": [{"driver": "nvidia", "count": -1}]}, "MS-006"),
+    ("nvidia runtime", {"runtime": "nvidia"}, "MS-006"),
     ("no nnp", {"securityOpts": []}, "MS-007"),
     ("nnp false", {"securityOpts": ["no-new-privileges:false"]}, "MS-007"),
     ("seccomp", {"securityOpts": ["no-new-privileges:true", "seccomp=unconfined"]}, "MS-007"),

@@ -135,7 +135,11 @@ def _under(path: str, allowed: str) -> bool:
 def _devices_allowlisted(res: Resource, config: Mapping[str, Any], report: Report) -> None:
     entry = allowlist_entry(config, res.service, report)
     devices = [text(get_path(d, "hostPath")) for d in items(res.props.get("devices"))]
-    gpu = bool(text(res.props.get("gpus"))) or bool(items(res.props.get("deviceRequests")))
+    gpu = (
+        bool(text(res.props.get("gpus")))
+        or bool(items(res.props.get("deviceRequests")))
+        or text(res.props.get("runtime")).lower() == "nvidia"
+    )
     allowed = entry_strings(entry, "devices")
     for device in devices:
         if not any(_under(device, a) for a in allowed):
@@ -145,8 +149,8 @@ def _devices_allowlisted(res: Resource, config: Mapping[str, Any], report: Repor
             )
     if gpu and not (entry is not None and entry.get("gpu") is True):
         report(
-            f"{res.service} requests GPUs (gpus/deviceRequests) without an allowlist entry; fix: remove the request, "
-            f"or allowlist it with gpu: true and a justification"
+            f"{res.service} requests GPUs (gpus, deviceRequests or the nvidia runtime) without an allowlist entry; "
+            f"fix: remove the request, or allowlist it with gpu: true and a justification"
         )
 
 

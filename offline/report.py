@@ -9,6 +9,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from offline.gate import Verdict
 from offline.recorder import Recorded, Secret
@@ -105,8 +106,8 @@ def print_policy(verdict: Verdict, console: Console) -> None:
         for column in ("rule", "level", "resource", "message"):
             table.add_column(column, overflow="fold")
         ordered = sorted(verdict.violations, key=lambda v: (v.level != "mandatory", v.rule, v.resource, v.message))
-        for v in ordered:
-            table.add_row(v.rule, v.level, v.resource, v.message)
+        for v in ordered:  # Text, not markup: messages quote config such as ['ALL']
+            table.add_row(v.rule, v.level, Text(v.resource), Text(v.message))
         console.print(table)
     for error in verdict.config_errors:
         console.print(f"  - policy config: {error}", markup=False, highlight=False)

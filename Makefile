@@ -51,13 +51,18 @@ bench: setup ## offline check of prod vs a baseline registering as many resource
 docs: setup ## regenerate the configuration reference in README.md
 	$(PY) -m config.reference README.md
 
-preview: setup ## pulumi preview with the policy pack (needs the Pulumi CLI)
+policies/venv/.installed: policies/requirements.txt
+	$(PYTHON) -m venv policies/venv
+	policies/venv/bin/pip install -q -r policies/requirements.txt
+	touch $@
+
+preview: setup policies/venv/.installed ## pulumi preview with the policy pack (needs the Pulumi CLI)
 	pulumi preview --stack $(STACK) --policy-pack policies
 
-up: setup ## pulumi up (needs the Pulumi CLI; dev uses a local file backend)
+up: setup policies/venv/.installed ## pulumi up, gated by the policy pack (needs the Pulumi CLI; dev: local backend)
 	@if [ "$(STACK)" = "dev" ] && ! pulumi whoami >/dev/null 2>&1; then pulumi login --local; fi
 	pulumi stack select --create $(STACK)
-	pulumi up --stack $(STACK)
+	pulumi up --stack $(STACK) --policy-pack policies
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -768,6 +768,28 @@ class DataSettings(Section):
     )
 
 
+class PolicySettings(Section):
+    """What the site accepts that the policy pack would otherwise refuse, each with its reason."""
+
+    acknowledge_proxied_media: dict[ServiceName, str] = Field(
+        default_factory=dict,
+        description="Streaming apps whose Cloudflare-proxied DNS record the site accepts despite Cloudflare's "
+        "CDN terms, each with the reason (policy MS-027).",
+    )
+
+    @field_validator("acknowledge_proxied_media")
+    @classmethod
+    def _streaming_with_reason(cls, acks: dict[str, str]) -> dict[str, str]:
+        problems: list[ProblemSpec] = []
+        for name, reason in acks.items():
+            if name in CATALOG and not CATALOG[name].streams_media:
+                problems.append(((name,), name, "not a streaming app; only apps serving video or large media need it"))
+            if len(reason.strip()) < 20:
+                problems.append(((name,), reason, "expected the reason the site accepts it, at least 20 characters"))
+        raise_problems("acknowledgeProxiedMedia", problems)
+        return acks
+
+
 class Settings(Section):
     """One site: everything under the `media-server:` stack config namespace."""
 
@@ -791,6 +813,7 @@ class Settings(Section):
     data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Metrics and logs.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert receivers and routing.")
+    policy: PolicySettings = Field(default_factory=PolicySettings, description="Acknowledged policy exceptions.")
 
     @model_validator(mode="after")
     def _site_checks(self) -> Settings:

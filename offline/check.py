@@ -3,7 +3,11 @@
     python -m offline.check --stack dev
     python -m offline.check --stack-file path/to/Pulumi.site.yaml [--json]
 
-Exit 0 when the stack is valid, 1 when it is not (each problem printed), 2 on bad usage.
+Exit 0 when the stack is valid and the policy gate passes; 1 when the settings are invalid (each problem
+printed) or a mandatory policy is violated (each violation printed); 2 on bad usage.
+
+A stack file belongs to the project beside it (a Pulumi.yaml in its directory, whose `main` names the
+program), else to this repository's project, as with the Pulumi CLI.
 """
 
 from __future__ import annotations
@@ -12,16 +16,27 @@ import argparse
 import sys
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 
 from config.stack import load_stack_file
-from offline.report import print_summary, to_json
+from offline.gate import evaluate
+from offline.report import print_policy, print_summary, to_json
 from offline.runner import ROOT, run_program
 
 
 def _urls(exports: dict[str, object]) -> dict[str, str]:
     urls = exports.get("urls")
     return {k: str(v) for k, v in urls.items()} if isinstance(urls, dict) else {}
+
+
+def project_for(stack_file: Path) -> tuple[Path, Path]:
+    """(project file, program) for a stack file: the Pulumi.yaml beside it if any, else this repository's."""
+    beside = stack_file.resolve().parent / "Pulumi.yaml"
+    project = beside if beside.is_file() else ROOT / "Pulumi.yaml"
+    main = (yaml.safe_load(project.read_text()) or {}).get("main") or "."
+    program = project.parent / str(main)
+    return project, program / "__main__.py" if program.is_dir() else program
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     if not stack_file.is_file():
         print(f"check: no stack file at {stack_file}", file=sys.stderr)
         return 2
-    result = run_program(load_stack_file(stack_file, ROOT / "Pulumi.yaml"))
+    project, program = project_for(stack_file)
+    stack = load_stack_file(stack_file, project)
+    result = run_program(stack, program=program)
+    verdict = evaluate(result, stack=stack) if result.ok else None
+    passed = result.ok and verdict is not None and verdict.ok
     if args.json:
-        print(to_json(result))
+        print(to_json(result, {"ok": passed, "policy": verdict.as_dict() if verdict else None}))
     else:
-        print_summary(result, Console(width=160, no_color=True, soft_wrap=False), _urls(result.exports))
-    return 0 if result.ok else 1
+        console = Console(width=160, no_color=True, soft_wrap=False)
+        print_summary(result, console, _urls(result.exports))
+        if verdict is not None:
+            print_policy(verdict, console)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

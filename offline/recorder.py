@@ -145,5 +145,6 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=sorted(request.additionalSecretOutputs),
             inputs=inputs,
             id=response.id,
+            outputs=_normalise(rpc.deserialize_properties(response.object, keep_unknowns=True)),
         )
         return response

@@ -6,9 +6,12 @@ import json
 from collections import Counter
 from typing import Any
 
+from pulumi_policy import EnforcementLevel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from offline.gate import Verdict
 from offline.recorder import Recorded, Secret
 from offline.runner import RunResult
 
@@ -111,3 +114,27 @@ def print_routes(result: RunResult, console: Console) -> None:
     policies = Counter(str(row.get("policy")) for row in rows)
     summary = ", ".join(f"{count} {policy}" for policy, count in sorted(policies.items()))
     console.print(f"{len(rows)} routes: {summary}")
+
+
+def print_policy(verdict: Verdict, console: Console) -> None:
+    """Every violation (rule, level, resource, message), then the verdict line."""
+    if verdict.violations:
+        table = Table(title="Policy violations", show_lines=False)
+        for column in ("rule", "level", "resource", "message"):
+            table.add_column(column, overflow="fold")
+        ordered = sorted(verdict.violations, key=lambda v: (v.level != "mandatory", v.rule, v.resource, v.message))
+        for v in ordered:  # Text, not markup: messages quote config such as ['ALL']
+            table.add_row(v.rule, v.level, Text(v.resource), Text(v.message))
+        console.print(table)
+    for error in verdict.config_errors:
+        console.print(f"  - policy config: {error}", markup=False, highlight=False)
+    for note in verdict.not_run:
+        console.print(f"  - not run (value unknown until deploy): {note}", markup=False, highlight=False)
+    mandatory = ", ".join(verdict.rule_ids(EnforcementLevel.MANDATORY)) or "none"
+    advisory = ", ".join(verdict.rule_ids(EnforcementLevel.ADVISORY)) or "none"
+    outcome = "PASS" if verdict.ok else "FAIL"
+    console.print(
+        f"[bold]policy: {outcome}[/]: {len(verdict.mandatory)} mandatory ({mandatory}), "
+        f"{len(verdict.advisory)} advisory ({advisory})"
+        + (f", {len(verdict.config_errors)} config error(s)" if verdict.config_errors else "")
+    )

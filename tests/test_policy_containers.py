@@ -1,0 +1,315 @@
+"""Container and provider rules (MS-001 to MS-017): golden passes, one mutation per failure, allowlists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.policy_harness import (
+    DIGEST,
+    Res,
+    check,
+    container,
+    image,
+    messages,
+    network,
+    provider,
+    rules,
+)
+
+MEDIA_VOLUME = {"hostPath": "/opt/mediaserver/sonarr", "containerPath": "/config", "readOnly": False}
+
+
+def test_golden_container_image_and_provider_pass_every_rule() -> None:
+    verdict = check(container(), image(), provider(), provider(host="unix:///var/run/docker.sock"))
+    assert verdict.violations == [] and verdict.not_run == [] and verdict.config_errors == []
+
+
+# One mutation per failure condition -> exactly that rule ID (mandatory and advisory parts alike).
+MUTATIONS: list[tuple[str, dict[str, Any], str]] = [
+    ("privileged", {"privileged": True}, "MS-001"),
+    ("cap add", {"capabilities": {"drops": ["ALL"], "adds": ["NET_ADMIN"]}}, "MS-002"),
+    ("cap SYS_ADMIN", {"capabilities": {"drops": ["ALL"], "adds": ["CAP_SYS_ADMIN"]}}, "MS-002"),
+    ("no cap drop", {"capabilities": {"drops": [], "adds": []}}, "MS-002"),
+    ("no capabilities", {"capabilities": None}, "MS-002"),
+    ("rw /etc", {"volumes": [MEDIA_VOLUME, {"hostPath": "/etc", "containerPath": "/host/etc"}]}, "MS-004"),
+    ("rw /usr/lib", {"mounts": [{"type": "bind", "source": "/usr/lib", "target": "/lib2"}]}, "MS-004"),
+    ("rw /", {"volumes": [{"hostPath": "/", "containerPath": "/rootfs", "readOnly": False}]}, "MS-004"),
+    ("ro /sys", {"volumes": [{"hostPath": "/sys", "containerPath": "/sys", "readOnly": True}]}, "MS-004"),
+    ("host network", {"networkMode": "host", "networksAdvanced": None}, "MS-005"),
+    ("host pid", {"pidMode": "host"}, "MS-005"),
+    ("host ipc", {"ipcMode": "host"}, "MS-005"),
+    ("host userns", {"usernsMode": "host"}, "MS-005"),
+    ("device", {"devices": [{"hostPath": "/dev/dri", "containerPath": "/dev/dri"}]}, "MS-006"),
+    ("gpus", {"gpus": "all"}, "MS-006"),
+    ("device requests", {"deviceRequests": [{"driver": "nvidia", "count": -1}]}, "MS-006"),
+    ("nvidia runtime", {"runtime": "nvidia"}, "MS-006"),
+    ("no nnp", {"securityOpts": []}, "MS-007"),
+    ("nnp false", {"securityOpts": ["no-new-privileges:false"]}, "MS-007"),
+    ("seccomp", {"securityOpts": ["no-new-privileges:true", "seccomp=unconfined"]}, "MS-007"),
+    ("apparmor", {"securityOpts": ["no-new-privileges:true", "apparmor:unconfined"]}, "MS-007"),
+    ("writable root", {"readOnly": False}, "MS-008"),
+    ("read-only without tmpfs", {"tmpfs": None}, "MS-008"),
+    ("no memory", {"memory": None}, "MS-009"),
+    ("zero memory", {"memory": 0}, "MS-009"),
+    ("no cpu", {"cpus": None}, "MS-009"),
+    ("restart always", {"restart": "always"}, "MS-010"),
+    ("restart no", {"restart": "no"}, "MS-010"),
+    ("restart unset", {"restart": None}, "MS-010"),
+    ("on-failure unbounded", {"restart": "on-failure"}, "MS-010"),
+    ("on-failure 10", {"restart": "on-failure", "maxRetryCount": 10}, "MS-010"),
+    ("no healthcheck", {"healthcheck": None}, "MS-011"),
+    ("healthcheck NONE", {"healthcheck": {"tests": ["NONE"]}}, "MS-011"),
+    ("low port", {"ports": [{"internal": 8989, "external": 443, "ip": "127.0.0.1"}]}, "MS-012"),
+    ("all interfaces", {"ports": [{"internal": 8989, "external": 8989}]}, "MS-012"),
+    ("ipv6 any", {"ports": [{"internal": 8989, "external": 8989, "ip": "::"}]}, "MS-012"),
+    ("random host port", {"ports": [{"internal": 8989, "ip": "127.0.0.1"}]}, "MS-012"),
+    ("publish all", {"publishAllPorts": True}, "MS-012"),
+    ("latest", {"image": "lscr.io/linuxserver/sonarr:latest"}, "MS-014"),
+    ("untagged", {"image": "lscr.io/linuxserver/sonarr"}, "MS-014"),
+    ("by tag only", {"image": "lscr.io/linuxserver/sonarr:4.0.16"}, "MS-014"),
+    ("root user", {"user": None}, "MS-015"),
+    ("uid 0", {"user": "0:1000"}, "MS-015"),
+    ("plain secret env", {"envs": ["TZ=Etc/UTC", "SONARR__AUTH__APIKEY=abc123def456"]}, "MS-016"),
+]
+
+
+@pytest.mark.parametrize(("change", "rule"), [(c, r) for _, c, r in MUTATIONS], ids=[m[0] for m in MUTATIONS])
+def test_each_failure_condition_names_its_rule(change: dict[str, Any], rule: str) -> None:
+    found = rules(container(**change))
+    if rule == "MS-016":
+        # The offline gate also sees the value is not a Pulumi secret (MS-900).
+        assert found == {"MS-016", "MS-900"}
+    else:
+        assert found == {rule}
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [("lscr.io/linuxserver/sonarr:latest", "MS-014"), ("sonarr", "MS-014"), ("ghcr.io/x/y:nightly", "MS-014")],
+)
+def test_remote_image_must_be_pinned(name: str, rule: str) -> None:
+    verdict = check(image(name))
+    assert verdict.rule_ids() == [rule]
+    assert [v.level for v in verdict.violations] == ["mandatory"]
+
+
+def test_remote_image_by_tag_only_is_advisory() -> None:
+    verdict = check(image("registry.example.org:5000/team/app:1.2.3"))
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-014", "advisory")]
+    assert check(image(f"registry.example.org:5000/team/app@{DIGEST}")).violations == []
+
+
+def test_levels_follow_the_baseline() -> None:
+    levels = {
+        rule: {v.level for v in check(container(**change)).violations if v.rule == rule}
+        for _, change, rule in MUTATIONS
+    }
+    assert levels["MS-001"] == {"mandatory"}
+    assert check(container(capabilities={"drops": [], "adds": []})).violations[0].level == "advisory"
+    assert check(container(readOnly=False)).violations[0].level == "advisory"
+    assert check(container(cpus=None)).violations[0].level == "advisory"
+    assert check(container(memory=None)).violations[0].level == "mandatory"
+    assert check(container(user=None)).violations[0].level == "advisory"
+    ro = check(container(volumes=[{"hostPath": "/sys", "containerPath": "/sys", "readOnly": True}]))
+    assert [v.level for v in ro.violations] == ["advisory"]
+
+
+# ------------------------------------------------------------------ MS-011: levels by kind
+@pytest.mark.parametrize(
+    ("service", "tier", "level"),
+    [
+        ("postgres", "data", "mandatory"),
+        ("immich-redis", "media", "mandatory"),
+        ("authelia", "auth", "mandatory"),
+        ("traefik", "edge", "mandatory"),
+        ("elasticsearch", "data", "advisory"),
+        ("postgres-exporter", "monitoring", "advisory"),
+        ("sonarr", "media", "advisory"),
+    ],
+)
+def test_healthcheck_is_mandatory_for_databases_caches_auth_and_proxy(service: str, tier: str, level: str) -> None:
+    verdict = check(container(service, tier, healthcheck=None))
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-011", level)]
+
+
+def test_service_kind_can_be_configured() -> None:
+    res = container("keystore", "media", healthcheck=None)
+    assert check(res).violations[0].level == "advisory"
+    kinds = {"kinds": {"keystore": "database"}}  # each policy reads its own config, as in the engine
+    config = {"ms-011-healthcheck-critical": kinds, "ms-011-healthcheck": kinds}
+    assert [v.level for v in check(res, config=config).violations] == ["mandatory"]
+    published = container("keystore", "media", ports=[{"internal": 1, "external": 10001, "ip": "127.0.0.1"}])
+    assert rules(published, config={"ms-013-backends-unpublished": kinds}) == {"MS-013"}
+
+
+# ------------------------------------------------------------------ MS-013
+@pytest.mark.parametrize(
+    ("service", "tier"),
+    [("postgres", "data"), ("immich-redis", "media"), ("elasticsearch", "data"), ("lldap", "auth"), ("loki", "x")],
+)
+def test_backends_publish_nothing_even_on_loopback(service: str, tier: str) -> None:
+    res = container(service, tier, ports=[{"internal": 5432, "external": 15432, "ip": "127.0.0.1"}])
+    assert rules(res) == {"MS-013"}
+
+
+def test_exporters_and_apps_may_publish_on_loopback() -> None:
+    for service in ("postgres-exporter", "sonarr"):
+        assert rules(container(service, ports=[{"internal": 9187, "external": 19187, "ip": "127.0.0.1"}])) == set()
+
+
+# ------------------------------------------------------------------ allowlists: only with the entry, for that service
+WHY = "needed for this service's documented function"
+
+ALLOWLISTED: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
+    (
+        "capabilities",
+        "ms-002-capability-adds-allowlisted",
+        {"capabilities": {"drops": ["ALL"], "adds": ["NET_ADMIN"]}},
+        "MS-002",
+        {"capabilities": ["NET_ADMIN"]},
+    ),
+    (
+        "devices",
+        "ms-006-devices-allowlisted",
+        {"devices": [{"hostPath": "/dev/dri/renderD128", "containerPath": "/dev/dri/renderD128"}]},
+        "MS-006",
+        {"devices": ["/dev/dri"]},
+    ),
+    ("gpu", "ms-006-devices-allowlisted", {"gpus": "all"}, "MS-006", {"gpu": True}),
+    ("one-shot", "ms-010-restart-policy", {"restart": "no"}, "MS-010", {}),
+    (
+        "ingress ports",
+        "ms-012-host-ports",
+        {"ports": [{"internal": 443, "external": 443}, {"internal": 51820, "external": 51820, "protocol": "udp"}]},
+        "MS-012",
+        {"ports": ["443/tcp", "51820/udp"]},
+    ),
+    ("PUID/PGID image", "ms-015-non-root-user", {"user": None, "envs": ["PUID=1000", "PGID=1000"]}, "MS-015", {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "change", "rule", "fields"),
+    [(p, c, r, f) for _, p, c, r, f in ALLOWLISTED],
+    ids=[a[0] for a in ALLOWLISTED],
+)
+def test_allowlist_entry_exempts_only_its_service(
+    policy: str, change: dict[str, Any], rule: str, fields: dict[str, Any]
+) -> None:
+    res = container("wireguard", "edge", **change)
+    assert rules(res) == {rule}
+    assert rules(res, config={policy: {"allowlist": {"wireguard": {**fields, "justification": WHY}}}}) == set()
+    assert rules(res, config={policy: {"allowlist": {"gluetun": {**fields, "justification": WHY}}}}) == {rule}
+    unjustified = check(res, config={policy: {"allowlist": {"wireguard": {**fields}}}})
+    assert unjustified.rule_ids() == [rule]
+    assert any("has no justification" in m for m in messages(unjustified, rule))
+    placeholder = check(res, config={policy: {"allowlist": {"wireguard": {**fields, "justification": "todo"}}}})
+    assert any("has no justification" in m for m in messages(placeholder, rule))
+
+
+def test_unjustified_entry_is_a_violation_even_when_unused() -> None:
+    verdict = check(container("wireguard", "edge"), config={"ms-012-host-ports": {"allowlist": {"wireguard": {}}}})
+    assert verdict.rule_ids() == ["MS-012"] and "has no justification" in verdict.violations[0].message
+
+
+def test_sys_admin_is_never_allowlisted() -> None:
+    res = container("wireguard", "edge", capabilities={"drops": ["ALL"], "adds": ["SYS_ADMIN"]})
+    config = {"ms-002-capability-adds-allowlisted": {"allowlist": {"wireguard": {"capabilities": ["SYS_ADMIN"],
+                                                                                 "justification": WHY}}}}  # fmt: skip
+    assert rules(res, config=config) == {"MS-002"}
+
+
+def test_allowlisted_port_still_may_not_be_another_port() -> None:
+    res = container("traefik", "edge", ports=[{"internal": 8080, "external": 8080}])
+    config = {"ms-012-host-ports": {"allowlist": {"traefik": {"ports": ["80/tcp", "443/tcp"], "justification": WHY}}}}
+    assert rules(res, config=config) == {"MS-012"}
+
+
+def test_puid_image_needs_non_zero_ids() -> None:
+    res = container("sonarr", user=None, envs=["PUID=0", "PGID=1000"])
+    config = {"ms-015-non-root-user": {"allowlist": {"sonarr": {"justification": WHY}}}}
+    assert rules(res, config=config) == {"MS-015"}
+
+
+# ------------------------------------------------------------------ MS-003: the one socket proxy
+SOCKET = {"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True}
+PROXY_CONFIG = {"ms-003-no-docker-socket": {"allowlist": {"socket-proxy": {"justification": WHY}}}}
+
+
+def socket_proxy(**changes: Any) -> Res:
+    base: dict[str, Any] = {
+        "volumes": [SOCKET],
+        "networkMode": "ms-test-socket",
+        "networksAdvanced": [{"name": "ms-test-socket", "aliases": ["socket-proxy"]}],
+    }
+    base.update(changes)
+    return container("socket-proxy", "monitoring", **base)
+
+
+def test_socket_proxy_passes_only_read_only_unpublished_and_internal() -> None:
+    internal = network("ms-test-socket", internal=True)
+    assert rules(socket_proxy(), internal, config=PROXY_CONFIG) == set()
+    assert rules(socket_proxy(), internal) == {"MS-003"}
+    assert rules(socket_proxy(), internal, config={"ms-003-no-docker-socket": {"allowlist": {"alloy": {
+        "justification": WHY}}}}) == {"MS-003"}  # fmt: skip
+    rw = socket_proxy(volumes=[{**SOCKET, "readOnly": False}])
+    assert rules(rw, internal, config=PROXY_CONFIG) == {"MS-003"}
+    published = socket_proxy(ports=[{"internal": 2375, "external": 2375, "ip": "127.0.0.1"}])
+    assert rules(published, internal, config=PROXY_CONFIG) == {"MS-003"}
+    assert rules(socket_proxy(), network("ms-test-socket", internal=False), config=PROXY_CONFIG) == {"MS-003"}
+
+
+@pytest.mark.parametrize(
+    "mount",
+    [
+        {"volumes": [SOCKET]},
+        {"volumes": [{"hostPath": "/var/run", "containerPath": "/var/run", "readOnly": True}]},
+        {"mounts": [{"type": "bind", "source": "/run/docker.sock", "target": "/docker.sock", "readOnly": True}]},
+    ],
+)
+def test_docker_socket_read_only_included_is_refused(mount: dict[str, Any]) -> None:
+    assert rules(container("alloy", "monitoring", **mount)) == {"MS-003"}
+
+
+def test_only_one_container_may_hold_the_socket() -> None:
+    config = {"ms-003-no-docker-socket": {"allowlist": {"socket-proxy": {"justification": WHY},
+                                                        "other-proxy": {"justification": WHY}}}}  # fmt: skip
+    second = container(
+        "other-proxy", "monitoring", volumes=[SOCKET], networkMode="ms-test-socket", networksAdvanced=None
+    )
+    verdict = check(socket_proxy(), second, network("ms-test-socket", internal=True), config=config)
+    assert verdict.rule_ids() == ["MS-003"]
+    assert any("2 containers mount the Docker socket" in m for m in messages(verdict, "MS-003"))
+
+
+# ------------------------------------------------------------------ MS-016: secrets in env
+def test_secret_env_passes_when_envs_is_a_secret_output_or_a_file() -> None:
+    env = ["TZ=Etc/UTC", "POSTGRES_PASSWORD=" + "x" * 40]
+    marked = container("postgres", "data", envs=env)
+    marked.secret_outputs = ("envs",)
+    assert "MS-016" not in rules(marked)
+    assert rules(container("postgres", "data", envs=["POSTGRES_PASSWORD_FILE=/run/secrets/pg"])) == set()
+    assert rules(container("grafana", envs=["GF_AUTH_GENERIC_OAUTH_TOKEN_URL=https://auth.example.org/token"])) == set()
+
+
+# ------------------------------------------------------------------ MS-017: docker daemon transport
+@pytest.mark.parametrize(
+    ("inputs", "ok"),
+    [
+        ({"host": "ssh://deploy@h.example.org:22"}, True),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": '["-o","StrictHostKeyChecking=yes"]'}, True),
+        ({"host": "unix:///var/run/docker.sock"}, True),
+        ({"host": "tcp://h.example.org:2376", "caMaterial": "ca", "certMaterial": "cert", "keyMaterial": "key"}, True),
+        ({"host": "tcp://h.example.org:2376", "certPath": "/etc/docker/certs"}, True),
+        ({"host": "tcp://h.example.org:2375"}, False),
+        ({"host": "http://h.example.org:2375"}, False),
+        ({}, False),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": '["-o","StrictHostKeyChecking=no"]'}, False),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": ["-o", "UserKnownHostsFile=/dev/null"]}, False),
+    ],
+)
+def test_docker_provider_transport(inputs: dict[str, Any], ok: bool) -> None:
+    found = rules(provider(**inputs) if inputs else Res("pulumi:providers:docker", "default", {}))
+    assert found - {"MS-900"} == (set() if ok else {"MS-017"})

@@ -619,18 +619,26 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     # ---------------------------------------------------------------- backup
     ServiceSpec(
+        # No published image bundles restic, a cron, pg_dump 17 and sqlite3: the runner is a pinned Alpine
+        # release whose entrypoint (scripts/backup/entrypoint.sh) installs them from Alpine's signed packages.
+        # Sources are read-only; it writes only the repositories, metrics and its staging area.
         name="backup",
         display_name="Backup runner",
         tier=Tier.BACKUP,
-        image=_img("restic/restic:0.18.1"),
-        networks=(D,),
+        image=_img("alpine:3.22.2"),
+        networks=(A, D),
         mounts=(
             MountSpec(target="/repository", root=StorageRoot.BACKUPS, source="restic", role=MountRole.CACHE),
             MountSpec(target="/metrics", root=StorageRoot.BACKUPS, source="metrics", role=MountRole.CACHE),
+            MountSpec(target="/staging", root=StorageRoot.BACKUPS, source="staging", role=MountRole.SCRATCH),
             MountSpec(target="/source/config", root=StorageRoot.SITE_CONFIG, role=MountRole.CONFIG, read_only=True),
             MountSpec(target="/source/data", root=StorageRoot.DATA, role=MountRole.MEDIA, read_only=True),
         ),
+        healthcheck=HealthcheckSpec(test=("CMD", "pgrep", "crond"), start_period="300s"),
         memory="1g",
+        # DAC_OVERRIDE: read every app's files whatever their owner; SETUID/SETGID: crond starting jobs;
+        # CHOWN/FOWNER: the package install at start. The read-only mounts keep the sources unwritable.
+        capabilities=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"),
         read_only_rootfs=False,
     ),
 )

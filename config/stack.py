@@ -24,6 +24,14 @@ from config.settings import Settings
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
     "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+    "backupRepositoryPassword": "Optional: the restic repositories' password to use instead of generating one "
+    "(restoring onto a new stack).",
+    "backupS3AccessKeyId": "Access key ID for S3-compatible off-site backup repositories (backup.offsite kind s3).",
+    "backupS3SecretAccessKey": "Secret access key for S3-compatible off-site backup repositories.",
+    "backupB2AccountId": "Backblaze B2 application key ID for off-site backup repositories (kind b2).",
+    "backupB2AccountKey": "Backblaze B2 application key for off-site backup repositories.",
+    "backupSftpPrivateKey": "SSH private key for SFTP off-site backup repositories (kind sftp).",
+    "backupRcloneConfig": "rclone.conf text defining the remotes of rclone off-site backup repositories (kind rclone).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -106,6 +114,17 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
         problems.append(
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
         )
+    if settings.tiers.backup:
+        for i, repo in enumerate(settings.backup.offsite):
+            for key in repo.secret_keys:
+                if key not in secrets:
+                    problems.append(
+                        Problem(
+                            f"{NAMESPACE}:{key}",
+                            "nothing",
+                            f"backup.offsite[{i}] ({repo.name}) is a {repo.kind} repository; set {key} with --secret",
+                        )
+                    )
     if problems:
         raise SettingsError(problems)
 

@@ -40,13 +40,14 @@ verify_file() {
 drill_set() {
   local set=$1 scratch snapshot sample path failed=0
   repo_args local "$set"
-  snapshot=$(restic "${REPO_ARGS[@]}" snapshots --json --latest 1 --tag "set=$set" | jq -r 'last | .id // empty')
-  if [ -z "$snapshot" ]; then
-    log "set $set has no snapshot to restore"
-    return 1
-  fi
   sample=$(scratch_dir "drill-$set.list")/files
-  restic "${REPO_ARGS[@]}" ls --json "$snapshot" | jq -r 'select(.type == "file") | .path' | shuf -n "$SAMPLE" >"$sample"
+  restic "${REPO_ARGS[@]}" ls --json latest --tag "set=$set" >"$sample.json" || {
+    log "set $set has no snapshot to restore"
+    remove_scratch "$(dirname "$sample")"
+    return 1
+  }
+  snapshot=$(jq -r 'select(.struct_type == "snapshot") | .id' "$sample.json" | head -n 1)
+  jq -r 'select(.type == "file") | .path' "$sample.json" | shuf -n "$SAMPLE" >"$sample"
   if [ ! -s "$sample" ]; then
     log "snapshot $snapshot of $set holds no files"
     remove_scratch "$(dirname "$sample")"

@@ -127,11 +127,15 @@ retention_args() {
 }
 
 # apply_retention SET REPOSITORY: forget --prune by the set's policy (only this set's snapshots).
+# Sets KEPT to the number of the set's snapshots that remain.
 apply_retention() {
-  local set=$1 repo=$2
+  local set=$1 repo=$2 out
   repo_args "$repo" "$set"
   retention_args "$set"
-  restic "${REPO_ARGS[@]}" forget --prune --group-by host,tags --tag "set=$set" "${KEEP_ARGS[@]}"
+  out=$(restic "${REPO_ARGS[@]}" forget --json --prune --group-by host,tags --tag "set=$set" "${KEEP_ARGS[@]}") ||
+    return 1
+  # shellcheck disable=SC2034  # read by the caller
+  KEPT=$(jq -s '[.[0][]? | .keep | length] | add // 0' <<<"${out%%$'\n'*}")
 }
 
 # snapshot_count SET REPOSITORY

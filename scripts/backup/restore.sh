@@ -53,17 +53,13 @@ restore_set() {
   local set=$1 work root host snapshot
   shift
   repo_args "$REPOSITORY" "$set"
-  snapshot=$SNAPSHOT
-  if [ -z "$snapshot" ]; then
-    snapshot=$(restic "${REPO_ARGS[@]}" snapshots --json --latest 1 --tag "set=$set" | jq -r 'last | .id // empty')
-    [ -n "$snapshot" ] || die "no snapshot of set $set in repository $REPOSITORY"
-  fi
+  snapshot=${SNAPSHOT:-latest}
   work=$(scratch_dir "restore-work-$set")
   local includes=()
   for root in "$@"; do includes+=(--include "$root"); done
   log "restoring $set from snapshot $snapshot ($REPOSITORY)${1:+: $*}"
-  restic "${REPO_ARGS[@]}" restore "$snapshot" --target "$work" --verify "${includes[@]}" >&2 ||
-    die "restic restore of $set failed"
+  restic "${REPO_ARGS[@]}" restore "$snapshot" --tag "set=$set" --target "$work" --verify "${includes[@]}" >&2 ||
+    die "restic restore of $set from $REPOSITORY failed"
   while IFS= read -r root; do
     [ -e "$work$root" ] || continue
     host=$(host_path "$root")

@@ -77,34 +77,52 @@ on_exit() {
 trap on_exit EXIT
 
 # ------------------------------------------------------------------ database dumps
+# pg_dumpall --globals-only: roles and their password hashes, which per-database dumps lack.
+dump_globals() {
+  local out=$1 failed=0 server host port user env file password
+  while IFS=$'\t' read -r server host port user env file; do
+    password=${!env:-}
+    mkdir -p "$(dirname "$out/$file")"
+    if [ -z "$password" ]; then
+      log "no password for server $server (environment $env); cannot dump its roles"
+      failed=1
+    elif PGPASSWORD=$password pg_dumpall --host "$host" --port "$port" --username "$user" --no-password \
+      --globals-only --file "$out/$file.partial"; then
+      mv -f "$out/$file.partial" "$out/$file"
+      log "dumped the roles of $server"
+    else
+      log "pg_dumpall --globals-only on $server failed"
+      failed=1
+    fi
+  done < <(jq -r '.postgresGlobals[] | [.server, .host, .port, .user, .passwordEnv, .file] | @tsv' "$MANIFEST")
+  return "$failed"
+}
+
 dump_postgres() {
-  local out=$1 failed=0 item server host port user env db file password
+  local out=$1 failed=0 server host port user env db file password
   while IFS=$'\t' read -r server host port user env db file; do
     password=${!env:-}
+    mkdir -p "$(dirname "$out/$file")"
     if [ -z "$password" ]; then
       log "no password for server $server (environment $env); cannot dump $db"
       failed=1
       continue
     fi
-    mkdir -p "$(dirname "$out/$file")"
-    if [ "$db" = "" ]; then
-      item="globals of $server"
-      PGPASSWORD=$password pg_dumpall --host "$host" --port "$port" --username "$user" --no-password \
-        --globals-only --file "$out/$file.partial" || { log "pg_dumpall ($item) failed"; failed=1; continue; }
-    else
-      item="database $db on $server"
-      if ! PGPASSWORD=$password pg_dump --host "$host" --port "$port" --username "$user" --no-password \
-        --format custom --compress 0 --file "$out/$file.partial" "$db"; then
-        log "pg_dump ($item) failed"
-        failed=1
-        continue
-      fi
-      pg_restore --list "$out/$file.partial" >/dev/null || { log "dump of $item is unreadable"; failed=1; continue; }
+    # Custom format without compression: pg_restore can pick objects, restic deduplicates and compresses.
+    if ! PGPASSWORD=$password pg_dump --host "$host" --port "$port" --username "$user" --no-password \
+      --format custom --compress 0 --file "$out/$file.partial" "$db"; then
+      log "pg_dump of $db on $server failed"
+      failed=1
+      continue
+    fi
+    if ! pg_restore --list "$out/$file.partial" >/dev/null; then
+      log "the dump of $db on $server is unreadable"
+      failed=1
+      continue
     fi
     mv -f "$out/$file.partial" "$out/$file"
-    log "dumped $item ($(stat -c %s "$out/$file") bytes)"
-  done < <(jq -r '(.postgresGlobals[] | [.server, .host, .port, .user, .passwordEnv, "", .file]),
-                  (.postgres[] | [.server, .host, .port, .user, .passwordEnv, .database, .file]) | @tsv' "$MANIFEST")
+    log "dumped $db on $server ($(stat -c %s "$out/$file") bytes)"
+  done < <(jq -r '.postgres[] | [.server, .host, .port, .user, .passwordEnv, .database, .file] | @tsv' "$MANIFEST")
   return "$failed"
 }
 
@@ -142,6 +160,7 @@ dump_databases() {
   new=$(scratch_dir "$(basename "$root").new")
   if jq -e '.postgres | length > 0' "$MANIFEST" >/dev/null; then
     require_tools pg_dump pg_dumpall pg_restore
+    dump_globals "$new" || rc=1
     dump_postgres "$new" || rc=1
   fi
   if jq -e '.sqlite | length > 0' "$MANIFEST" >/dev/null; then
@@ -214,6 +233,7 @@ if backup_local; then
   if [ "$dumps_ok" = 1 ]; then
     if apply_retention "$SET" local; then
       RESULT[local]=1
+      SNAPSHOTS[local]=$KEPT
     else
       log "retention failed in the local repository"
       status=1
@@ -228,7 +248,9 @@ else
   status=1
 fi
 DURATION[local]=$(($(date +%s) - started))
-SNAPSHOTS[local]=$(snapshot_count "$SET" local) || unset 'SNAPSHOTS[local]'
+if [ -z "${SNAPSHOTS[local]:-}" ]; then
+  SNAPSHOTS[local]=$(snapshot_count "$SET" local) || unset 'SNAPSHOTS[local]'
+fi
 
 for repo in "${REPOSITORIES[@]}"; do
   [ "$repo" = local ] && continue
@@ -239,12 +261,15 @@ for repo in "${REPOSITORIES[@]}"; do
   elif copy_offsite "$repo" && [ "$dumps_ok" = 1 ] && apply_retention "$SET" "$repo"; then
     RESULT[$repo]=1
     ADDED[$repo]=${ADDED[local]:-0}
+    SNAPSHOTS[$repo]=$KEPT
   else
     log "copy to $repo failed"
     status=1
   fi
   DURATION[$repo]=$(($(date +%s) - started))
-  SNAPSHOTS[$repo]=$(snapshot_count "$SET" "$repo") || unset "SNAPSHOTS[$repo]"
+  if [ -z "${SNAPSHOTS[$repo]:-}" ]; then
+    SNAPSHOTS[$repo]=$(snapshot_count "$SET" "$repo") || unset "SNAPSHOTS[$repo]"
+  fi
 done
 
 write_metrics

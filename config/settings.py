@@ -317,24 +317,46 @@ class BackupSetSettings(Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Snapshots kept.")
 
 
+DEFAULT_SCHEDULES: dict[str, str] = {
+    "databases": "0 * * * *",
+    "config": "15 3 * * *",
+    "metadata": "30 3 * * *",
+    "originals": "45 3 * * *",
+    "media": "0 4 * * 0",
+}
+
+
 class BackupSetsSettings(Section):
     """Schedules and retention per backup set."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_schedules(cls, data: object) -> object:
+        # `media: {enabled: false}` or a retention change alone keeps the set's default schedule.
+        if isinstance(data, dict):
+            return {
+                key: {"schedule": DEFAULT_SCHEDULES[key], **value}
+                if isinstance(value, dict) and key in DEFAULT_SCHEDULES
+                else value
+                for key, value in data.items()
+            }
+        return data
+
     databases: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule="0 * * * *"),
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["databases"]),
         description="PostgreSQL dumps and SQLite online-backup copies (hourly: the recovery point for databases).",
     )
     config: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule="15 3 * * *"), description="App configuration (daily)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["config"]), description="App configuration (daily)."
     )
     metadata: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule="30 3 * * *"), description="App metadata without caches (daily)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["metadata"]), description="App metadata without caches (daily)."
     )
     originals: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule="45 3 * * *"), description="Irreplaceable originals: Immich photos (daily)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["originals"]), description="Irreplaceable originals: Immich photos (daily)."
     )
     media: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule="0 4 * * 0"), description="The media library (weekly, Sunday 04:00)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["media"]), description="The media library (weekly, Sunday 04:00)."
     )
 
     def get(self, name: str) -> BackupSetSettings:

@@ -134,9 +134,12 @@ copy_sqlite() {
       continue
     fi
     mkdir -p "$(dirname "$out/$file")"
-    # The online backup API reads a consistent snapshot while the app keeps writing; the source is
-    # opened read-only (the runner's mounts are read-only).
-    if ! sqlite3 "file:$source?mode=ro" ".timeout 60000" ".backup '$out/$file.partial'"; then
+    # SQLite's online backup API, inside one read transaction: the copy is the database as of BEGIN
+    # while the app keeps writing. Without the held transaction a busy writer restarts the copy over
+    # and over, and through the runner's read-only mount that ends in "attempt to write a readonly
+    # database".
+    if ! sqlite3 -bail "file:$source?mode=ro" ".timeout 60000" "BEGIN; SELECT count(*) FROM sqlite_master;" \
+      ".backup '$out/$file.partial'" "COMMIT;" >/dev/null; then
       log "$service: online backup of $source failed"
       failed=1
       continue

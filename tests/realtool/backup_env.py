@@ -203,6 +203,7 @@ def make_site(
     config: dict[str, Any] | None = None,
     config_mount: Path | None = None,
     staging: Path | None = None,
+    db_port: int | None = None,
 ) -> BackupSite:
     """A site whose paths are under `tmp`. `config_mount`: where the runner sees the config root
     (e.g. a read-only bind mount of it), like the container's /source/config."""
@@ -220,8 +221,9 @@ def make_site(
     )
     settings = parse_settings(raw)
     endpoints = {}
-    if pg is not None:
-        endpoints = {"postgres": ("127.0.0.1", pg.port), "immich-postgres": ("127.0.0.1", pg.port)}
+    port = pg.port if pg is not None else db_port
+    if port is not None:
+        endpoints = {"postgres": ("127.0.0.1", port), "immich-postgres": ("127.0.0.1", port)}
     layout = RunnerLayout(
         config=str(config_mount or roots["config"]),
         data=str(roots["data"]),

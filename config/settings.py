@@ -350,13 +350,16 @@ class BackupSetsSettings(Section):
         default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["config"]), description="App configuration (daily)."
     )
     metadata: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["metadata"]), description="App metadata without caches (daily)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["metadata"]),
+        description="App metadata without caches (daily).",
     )
     originals: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["originals"]), description="Irreplaceable originals: Immich photos (daily)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["originals"]),
+        description="Irreplaceable originals: Immich photos (daily).",
     )
     media: BackupSetSettings = Field(
-        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["media"]), description="The media library (weekly, Sunday 04:00)."
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["media"]),
+        description="The media library (weekly, Sunday 04:00).",
     )
 
     def get(self, name: str) -> BackupSetSettings:

@@ -11,6 +11,7 @@ declare -A tools=(
   [sshd]=openssh-server
   [shellcheck]=shellcheck
   [sqlite3]=sqlite3
+  [jq]=jq
 )
 
 missing=()

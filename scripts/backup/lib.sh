@@ -83,10 +83,15 @@ take_lock() {
   dir="$(site '.stagingDir')/locks"
   mkdir -p -- "$dir"
   exec 9>"$dir/$1.lock"
-  if ! flock -w "${2:-0}" 9; then
-    log "another job holds the $1 lock; not starting"
-    exit 75
-  fi
+  # A polling wait: busybox flock has no -w.
+  local deadline=$(($(date +%s) + ${2:-0}))
+  until flock -n 9; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "another job holds the $1 lock; not starting"
+      exit 75
+    fi
+    sleep 5
+  done
 }
 
 # previous_value FILE METRIC SET REPOSITORY: the sample in an earlier metrics file, 0 if none.

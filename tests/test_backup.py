@@ -305,6 +305,9 @@ def test_runner_container(prod: RunResult) -> None:
     assert isinstance(envs, Secret)
     names = {e.split("=", 1)[0] for e in envs.value}
     assert {"RESTIC_PASSWORD", "PGPASSWORD_POSTGRES", "PGPASSWORD_IMMICH_POSTGRES"} <= names
+    assert {"B2_ACCOUNT_ID", "B2_ACCOUNT_KEY"} <= names, "prod copies every set to Backblaze B2"
+    site = json.loads(files["/opt/backup/site.json"])
+    assert [r["url"] for r in site["repositories"]] == ["/repository", "b2:example-media-backups:media-server"]
 
 
 def test_repository_password_is_generated_protected_and_exported_secret(prod: RunResult) -> None:

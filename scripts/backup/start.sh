@@ -30,4 +30,5 @@ bash "$(dirname "$0")/init-repositories.sh" || log "some repositories could not 
 
 log "schedule:"
 grep -v '^#' /etc/crontabs/root >&2 || log "(paused: no jobs scheduled)"
-exec crond -f -l 8 -c /etc/crontabs
+# -d: log to stderr (docker logs) rather than syslog.
+exec crond -f -d 8 -c /etc/crontabs

@@ -79,6 +79,10 @@ pulumi.export(
     "urls",
     {spec.name: settings.url(spec) for spec in settings.enabled_services() if spec.name in peers and spec.subdomain},
 )
+for composed in layers:
+    if isinstance(composed, BackupTier):
+        # Every backup is encrypted with it: README says to keep a copy outside the server.
+        pulumi.export("backupRepositoryPassword", pulumi.Output.secret(composed.repository_password))
 pulumi.export(
     "generatedSecrets",
     pulumi.Output.secret({"postgresSuperuser": generated.postgres_superuser, "redis": generated.redis_password}),

@@ -19,7 +19,6 @@ from pathlib import Path
 import pulumi
 
 from components.layer import LayerArgs, ServiceLayer
-from components.secrets import generated_password
 from config.settings import Settings
 from config.spec import ServiceSpec, Tier
 from config.stack import vpn_secret_keys
@@ -63,11 +62,8 @@ class MediaTier(ServiceLayer):
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:apps:MediaTier", name, args, opts)
         specs = self.specs()
-        immich_db = (
-            generated_password(f"{name}-immich-db", self, length=40).result
-            if any(spec.name == "immich-postgres" for spec in specs)
-            else None
-        )
+        # One password for Immich's own PostgreSQL, shared with the backup tier's dumps (SiteSecrets).
+        immich_db = args.generated.immich_db_password
         # A container that shares another's network namespace comes after it.
         for spec in sorted(specs, key=lambda s: s.route_via is not None):
             aliases = routed_through(spec.name, specs)

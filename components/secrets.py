@@ -52,6 +52,11 @@ class SiteSecrets(pulumi.ComponentResource):
     oidc_clients: dict[str, random.RandomPassword]
     """By app name (settings.oidc_client_names()): the OIDC client secret (`result`) and its bcrypt hash
     (`bcrypt_hash`) for Authelia."""
+    server_passwords: dict[str, pulumi.Output[str]]
+    """By catalog name of an app's own PostgreSQL server (e.g. immich-postgres): its owner's password.
+    The server's container and its app use it, and the backup tier dumps with it."""
+    immich_db_password: pulumi.Output[str] | None
+    """Immich's database password (server immich-postgres, user immich) when Immich is enabled."""
 
     def __init__(self, name: str, args: SiteSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:secrets:SiteSecrets", name, None, opts)
@@ -61,6 +66,7 @@ class SiteSecrets(pulumi.ComponentResource):
         self.databases = {}
         self.oidc_clients = {}
         oidc_clients = set(settings.oidc_client_names())
+        self.server_passwords = {}
         for spec in settings.enabled_services():
             for db in spec.databases:
                 if db.engine == "postgres" and db.server == "postgres":
@@ -68,11 +74,17 @@ class SiteSecrets(pulumi.ComponentResource):
                     self.databases[spec.name] = DatabaseLogin(
                         app=spec.name, server="postgres", database=db.name, role=db.name, password=password.result
                     )
+                elif db.engine == "postgres" and db.server and db.server not in self.server_passwords:
+                    self.server_passwords[db.server] = generated_password(
+                        f"{name}-db-server-{db.server}", self, length=40
+                    ).result
             if spec.name in oidc_clients:
                 self.oidc_clients[spec.name] = generated_password(f"{name}-oidc-{spec.name}", self, length=64)
+        self.immich_db_password = self.server_passwords.get("immich-postgres")
         self.register_outputs(
             {
                 "postgresSuperuser": self.postgres_superuser,
+                "databaseServers": sorted(self.server_passwords),
                 "redisPassword": self.redis_password,
                 "databases": sorted(self.databases),
                 "oidcClients": sorted(self.oidc_clients),

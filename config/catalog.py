@@ -152,6 +152,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="64m",
         cpus=0.5,
         depends_on=("crowdsec",),
+        part_of="crowdsec",
     ),
     ServiceSpec(
         name="cloudflared",
@@ -441,6 +442,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         # HOME is / for the site user: libraries keep their small config and caches here.
         tmpfs={"/.config": "rw,noexec,nosuid,size=16m", "/.cache": "rw,noexec,nosuid,size=256m"},
         depends_on=("immich-server",),
+        part_of="immich-server",
     ),
     ServiceSpec(
         name="immich-postgres",
@@ -457,6 +459,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         read_only_rootfs=False,
         tmpfs={"/var/run/postgresql": "rw,noexec,nosuid,size=16m"},
         depends_on=("immich-server",),
+        part_of="immich-server",
     ),
     ServiceSpec(
         name="immich-redis",
@@ -469,6 +472,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         run_as_site_user=True,
         tmpfs={"/data": "rw,noexec,nosuid,size=64m"},
         depends_on=("immich-server",),
+        part_of="immich-server",
     ),
     ServiceSpec(
         name="kavita",
@@ -697,10 +701,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             MountSpec(
                 target="/textfile", root=StorageRoot.BACKUPS, source="metrics", role=MountRole.CACHE, read_only=True
             ),
-            MountSpec(target="/host/config", root=StorageRoot.SITE_CONFIG, role=MountRole.CACHE, read_only=True),
-            MountSpec(target="/host/data", root=StorageRoot.DATA, role=MountRole.CACHE, read_only=True),
-            MountSpec(target="/host/backups", root=StorageRoot.BACKUPS, role=MountRole.CACHE, read_only=True),
-            _logs("/host/cache", "", read_only=True),
+            MountSpec(target="/host/config", root=StorageRoot.SITE_CONFIG, role=MountRole.VIEW, read_only=True),
+            MountSpec(target="/host/data", root=StorageRoot.DATA, role=MountRole.VIEW, read_only=True),
+            MountSpec(target="/host/backups", root=StorageRoot.BACKUPS, role=MountRole.VIEW, read_only=True),
+            MountSpec(target="/host/cache", root=StorageRoot.LOGS, role=MountRole.VIEW, read_only=True),
         ),
         command=(
             "--collector.textfile.directory=/textfile",
@@ -825,18 +829,26 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     # ---------------------------------------------------------------- backup
     ServiceSpec(
+        # No published image bundles restic, a cron, pg_dump 17 and sqlite3: the runner is a pinned Alpine
+        # release whose entrypoint (scripts/backup/entrypoint.sh) installs them from Alpine's signed packages.
+        # Sources are read-only; it writes only the repositories, metrics and its staging area.
         name="backup",
         display_name="Backup runner",
         tier=Tier.BACKUP,
-        image=_img("restic/restic:0.18.1"),
-        networks=(D,),
+        image=_img("alpine:3.22.2"),
+        networks=(A, D),
         mounts=(
             MountSpec(target="/repository", root=StorageRoot.BACKUPS, source="restic", role=MountRole.CACHE),
             MountSpec(target="/metrics", root=StorageRoot.BACKUPS, source="metrics", role=MountRole.CACHE),
+            MountSpec(target="/staging", root=StorageRoot.BACKUPS, source="staging", role=MountRole.SCRATCH),
             MountSpec(target="/source/config", root=StorageRoot.SITE_CONFIG, role=MountRole.CONFIG, read_only=True),
             MountSpec(target="/source/data", root=StorageRoot.DATA, role=MountRole.MEDIA, read_only=True),
         ),
+        healthcheck=HealthcheckSpec(test=("CMD", "pgrep", "crond"), start_period="300s"),
         memory="1g",
+        # DAC_OVERRIDE: read every app's files whatever their owner; SETUID/SETGID: crond starting jobs;
+        # CHOWN/FOWNER: the package install at start. The read-only mounts keep the sources unwritable.
+        capabilities=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"),
         read_only_rootfs=False,
     ),
 )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
@@ -430,10 +431,237 @@ class EdgeSettings(Section):
     wireguard: WireguardSettings = Field(default_factory=WireguardSettings, description="WireGuard.")
 
 
-class BackupSettings(Section):
-    """Backup tier settings. STUB: the backup tier issue fills in schedules, repositories and retention."""
+BACKUP_SETS: tuple[str, ...] = ("databases", "config", "metadata", "originals", "media")
+"""Backup sets, each its own restic repository: dumps hourly, config/metadata/originals daily, media weekly."""
 
-    enabled_offsite: bool = Field(default=False, description="Reserved for off-site repositories (backup tier).")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+_SUBSET = re.compile(r"^(?:(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<n>[0-9]+)/(?P<m>[0-9]+)|[0-9]+[KMGT])$")
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(
+            "not a cron schedule; expected five fields (minute hour day-of-month month day-of-week) "
+            "such as '0 * * * *' (hourly) or '15 3 * * *' (daily at 03:15)"
+        )
+    return " ".join(fields)
+
+
+def _subset(value: str) -> str:
+    match = _SUBSET.match(value)
+    bad = match is None
+    if match and match["pct"] is not None:
+        bad = not 0 < float(match["pct"]) <= 100
+    if match and match["n"] is not None:
+        bad = not 1 <= int(match["n"]) <= int(match["m"])
+    if bad:
+        raise ValueError("not a restic data subset; expected a percentage (5%), a fraction n/m (1/10) or a size (500M)")
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_cron)]
+DataSubset = Annotated[str, AfterValidator(_subset)]
+BackupSetName = Literal["databases", "config", "metadata", "originals", "media"]
+
+
+class RetentionSettings(Section):
+    """How many snapshots of a set `restic forget --prune` keeps, per period."""
+
+    hourly: int = Field(default=24, ge=0, le=100000, description="Newest snapshot of each of the last N hours.")
+    daily: int = Field(default=7, ge=0, le=100000, description="Newest snapshot of each of the last N days.")
+    weekly: int = Field(default=4, ge=0, le=100000, description="Newest snapshot of each of the last N weeks.")
+    monthly: int = Field(default=12, ge=0, le=100000, description="Newest snapshot of each of the last N months.")
+    yearly: int = Field(default=0, ge=0, le=100000, description="Newest snapshot of each of the last N years.")
+
+    @model_validator(mode="after")
+    def _keeps_something(self) -> RetentionSettings:
+        if not (self.hourly or self.daily or self.weekly or self.monthly or self.yearly):
+            raise_problems(
+                "retention",
+                [(("hourly",), 0, "every period is 0, which would forget every snapshot; keep at least one")],
+            )
+        return self
+
+
+class BackupSetSettings(Section):
+    """One backup set: when it runs and what it keeps."""
+
+    enabled: bool = Field(default=True, description="Back this set up at all.")
+    schedule: CronSchedule = Field(description="Cron schedule in the site's time zone (five fields).")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings, description="Snapshots kept.")
+
+
+DEFAULT_SCHEDULES: dict[str, str] = {
+    "databases": "0 * * * *",
+    "config": "15 3 * * *",
+    "metadata": "30 3 * * *",
+    "originals": "45 3 * * *",
+    "media": "0 4 * * 0",
+}
+
+
+class BackupSetsSettings(Section):
+    """Schedules and retention per backup set."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_schedules(cls, data: object) -> object:
+        # `media: {enabled: false}` or a retention change alone keeps the set's default schedule.
+        if isinstance(data, dict):
+            return {
+                key: {"schedule": DEFAULT_SCHEDULES[key], **value}
+                if isinstance(value, dict) and key in DEFAULT_SCHEDULES
+                else value
+                for key, value in data.items()
+            }
+        return data
+
+    databases: BackupSetSettings = Field(
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["databases"]),
+        description="PostgreSQL dumps and SQLite online-backup copies (hourly: the recovery point for databases).",
+    )
+    config: BackupSetSettings = Field(
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["config"]), description="App configuration (daily)."
+    )
+    metadata: BackupSetSettings = Field(
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["metadata"]),
+        description="App metadata without caches (daily).",
+    )
+    originals: BackupSetSettings = Field(
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["originals"]),
+        description="Irreplaceable originals: Immich photos (daily).",
+    )
+    media: BackupSetSettings = Field(
+        default=BackupSetSettings(schedule=DEFAULT_SCHEDULES["media"]),
+        description="The media library (weekly, Sunday 04:00).",
+    )
+
+    def get(self, name: str) -> BackupSetSettings:
+        value: BackupSetSettings = getattr(self, name)
+        return value
+
+
+_REPO_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$")
+_REMOTE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]*$")
+_REPO_PATH = re.compile(r"^/?[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")
+
+OFFSITE_SECRETS: dict[str, tuple[str, ...]] = {
+    "s3": ("backupS3AccessKeyId", "backupS3SecretAccessKey"),
+    "b2": ("backupB2AccountId", "backupB2AccountKey"),
+    "sftp": ("backupSftpPrivateKey",),
+    "rclone": ("backupRcloneConfig",),
+}
+"""Secret config keys each kind of off-site repository reads its credentials from."""
+
+
+class OffsiteRepository(Section):
+    """An off-site restic repository; every set gets its own repository under `path`."""
+
+    name: str = Field(description="Short name, used in metrics (repository label) and logs, e.g. b2.")
+    kind: Literal["s3", "b2", "sftp", "rclone"] = Field(
+        description="s3 (any S3-compatible service), b2 (Backblaze B2), sftp, or rclone (any rclone remote)."
+    )
+    endpoint: str | None = Field(
+        default=None, description="s3: the service URL, e.g. https://s3.eu-central-003.backblazeb2.com."
+    )
+    bucket: str | None = Field(default=None, description="s3 and b2: the bucket name.")
+    path: str = Field(default="media-server", description="Path inside the bucket, remote or SFTP home.")
+    host: str | None = Field(default=None, description="sftp: server host name or address.")
+    port: Port = Field(default=22, description="sftp: SSH port.")
+    user: str | None = Field(default=None, description="sftp: SSH user.")
+    host_key: str | None = Field(
+        default=None, description="sftp: the server's public host key line (e.g. ssh-ed25519 AAAA...), pinned."
+    )
+    remote: str | None = Field(default=None, description="rclone: the remote's name in the rclone config.")
+    sets: list[BackupSetName] = Field(
+        default_factory=lambda: cast(list[BackupSetName], list(BACKUP_SETS)),
+        description="Sets copied to this repository (default: all).",
+    )
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> OffsiteRepository:
+        problems: list[ProblemSpec] = []
+        if not _REPO_NAME.match(self.name) or self.name == "local":
+            problems.append(
+                (("name",), self.name, "expected lowercase letters, digits and hyphens (not 'local', which is taken)")
+            )
+        if not _REPO_PATH.match(self.path) or ".." in self.path.split("/"):
+            problems.append((("path",), self.path, "expected a plain path such as media-server or /srv/restic"))
+        required = {
+            "s3": ("endpoint", "bucket"),
+            "b2": ("bucket",),
+            "sftp": ("host", "user", "hostKey"),
+            "rclone": ("remote",),
+        }
+        for key in required[self.kind]:
+            if getattr(self, to_snake(key)) in (None, ""):
+                problems.append(((key,), None, f"a {self.kind} repository needs {key}"))
+        if self.endpoint is not None and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", self.endpoint):
+            problems.append((("endpoint",), self.endpoint, "expected a URL such as https://s3.example.com"))
+        if self.bucket is not None and not _BUCKET.match(self.bucket):
+            problems.append((("bucket",), self.bucket, "expected a bucket name (letters, digits, . _ -)"))
+        if self.remote is not None and not _REMOTE.match(self.remote):
+            problems.append((("remote",), self.remote, "expected an rclone remote name such as b2crypt"))
+        if self.host is not None and not re.match(r"^[A-Za-z0-9.:-]+$", self.host):
+            problems.append((("host",), self.host, "expected a host name or IP address"))
+        if self.user is not None and not re.match(r"^[a-z_][a-z0-9_.-]{0,31}$", self.user):
+            problems.append((("user",), self.user, "expected a POSIX user name"))
+        if self.host_key is not None and not re.match(r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$", self.host_key):
+            problems.append((("hostKey",), self.host_key, "expected a public key line such as ssh-ed25519 AAAA..."))
+        if not self.sets:
+            problems.append((("sets",), [], "copies no set; expected at least one of " + ", ".join(BACKUP_SETS)))
+        raise_problems("offsite", problems)
+        return self
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        return OFFSITE_SECRETS[self.kind]
+
+
+class CheckSettings(Section):
+    """Periodic `restic check` of every repository, reading a subset of the data."""
+
+    schedule: CronSchedule = Field(default="0 5 * * 1", description="Cron schedule (default Monday 05:00).")
+    read_data_subset: DataSubset = Field(
+        default="5%", description="Data read and verified per check: a percentage, n/m, or a size."
+    )
+
+
+class RestoreDrillSettings(Section):
+    """The automatic restore drill: restore a sample to a scratch path and compare checksums."""
+
+    schedule: CronSchedule = Field(default="0 6 * * 1", description="Cron schedule (default Monday 06:00).")
+    sample_files: int = Field(default=20, ge=1, le=10000, description="Files restored and compared per set.")
+
+
+class BackupSettings(Section):
+    """Backup tier: restic sets, schedules, retention, off-site repositories, checks and restore drills."""
+
+    paused: bool = Field(
+        default=False,
+        description="Install no schedule (the runner stays up for restores): set while restoring onto a new host.",
+    )
+    sets: BackupSetsSettings = Field(default_factory=BackupSetsSettings, description="Schedules and retention.")
+    offsite: list[OffsiteRepository] = Field(
+        default_factory=list, description="Off-site repositories (S3-compatible, B2, SFTP, rclone)."
+    )
+    check: CheckSettings = Field(default_factory=CheckSettings, description="Repository checks.")
+    restore_drill: RestoreDrillSettings = Field(default_factory=RestoreDrillSettings, description="Restore drill.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> BackupSettings:
+        seen: set[str] = set()
+        problems: list[ProblemSpec] = []
+        for i, repo in enumerate(self.offsite):
+            if repo.name in seen:
+                problems.append(
+                    (("offsite", i, "name"), repo.name, "repository name used twice; expected unique names")
+                )
+            seen.add(repo.name)
+        raise_problems("backup", problems)
+        return self
 
 
 class Severity(StrEnum):
@@ -808,7 +1036,7 @@ class Settings(Section):
     gpu: GpuSettings = Field(default_factory=GpuSettings, description="GPU for transcoding.")
     cloudflare: CloudflareSettings = Field(default_factory=CloudflareSettings, description="Cloudflare edge.")
     edge: EdgeSettings = Field(default_factory=EdgeSettings, description="Traefik, Authelia, WireGuard.")
-    backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups (stub, see docstring).")
+    backup: BackupSettings = Field(default_factory=BackupSettings, description="Backups.")
     media: MediaSettings = Field(default_factory=MediaSettings, description="Media tier.")
     data: DataSettings = Field(default_factory=DataSettings, description="Data services.")
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Metrics and logs.")
@@ -934,7 +1162,12 @@ class Settings(Section):
     def is_enabled(self, name: str) -> bool:
         spec = CATALOG[name]
         override = self.services.get(name)
-        wanted = override.enabled if override and override.enabled is not None else spec.enabled_by_default
+        if override and override.enabled is not None:
+            wanted = override.enabled
+        elif spec.part_of is not None:
+            return self.is_enabled(spec.part_of) and self.tier_enabled(spec.tier)
+        else:
+            wanted = spec.enabled_by_default
         if name in self._implied_services():
             wanted = True
         return wanted and self.tier_enabled(spec.tier)

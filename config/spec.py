@@ -78,6 +78,7 @@ class MountRole(StrEnum):
     ORIGINALS = "originals"  # irreplaceable originals (photos): daily
     DOWNLOADS = "downloads"  # in-flight downloads: skipped
     SCRATCH = "scratch"  # transcode scratch: skipped
+    VIEW = "view"  # a read-only look at another root (e.g. to measure its filesystem): not a source of anything
 
 
 class _Frozen(BaseModel):
@@ -231,6 +232,10 @@ class ServiceSpec(_Frozen):
     backup_exclude: tuple[str, ...] = Field(default=(), description="Globs under the config dir to skip.")
     dashboard: DashboardTile | None = None
     depends_on: tuple[str, ...] = ()
+    part_of: str | None = Field(
+        default=None,
+        description="Catalog name of the app this is a part of: on and off with it unless set explicitly.",
+    )
     restart: str = "unless-stopped"
 
     @model_validator(mode="after")

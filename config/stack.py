@@ -32,6 +32,14 @@ SECRET_KEYS: dict[str, str] = {
     "alertWebhookUrl": "Webhook URL for alerts (Discord/Slack/ntfy/generic; it embeds the channel's token).",
     "alertTelegramBotToken": "Telegram bot token for alerts (alerts.telegram).",
     "smtpPassword": "Password of the mail relay Authelia sends codes through (edge.auth.smtp).",
+    "backupRepositoryPassword": "Optional: the restic repositories' password to use instead of generating one "
+    "(restoring onto a new stack).",
+    "backupS3AccessKeyId": "Access key ID for S3-compatible off-site backup repositories (backup.offsite kind s3).",
+    "backupS3SecretAccessKey": "Secret access key for S3-compatible off-site backup repositories.",
+    "backupB2AccountId": "Backblaze B2 application key ID for off-site backup repositories (kind b2).",
+    "backupB2AccountKey": "Backblaze B2 application key for off-site backup repositories.",
+    "backupSftpPrivateKey": "SSH private key for SFTP off-site backup repositories (kind sftp).",
+    "backupRcloneConfig": "rclone.conf text defining the remotes of rclone off-site backup repositories (kind rclone).",
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -130,6 +138,17 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
                 f"{NAMESPACE}:smtpPassword", "nothing", "edge.auth.smtp is set; set the relay password with --secret"
             )
         )
+    if settings.tiers.backup:
+        for i, repo in enumerate(settings.backup.offsite):
+            for key in repo.secret_keys:
+                if key not in secrets:
+                    problems.append(
+                        Problem(
+                            f"{NAMESPACE}:{key}",
+                            "nothing",
+                            f"backup.offsite[{i}] ({repo.name}) is a {repo.kind} repository; set {key} with --secret",
+                        )
+                    )
     if problems:
         raise SettingsError(problems)
 

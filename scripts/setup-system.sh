@@ -14,6 +14,7 @@ declare -A tools=(
   [sqlite3]=sqlite3
   [wget]=wget
   [openssl]=openssl
+  [jq]=jq
 )
 
 missing=()

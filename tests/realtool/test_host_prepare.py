@@ -54,7 +54,7 @@ def test_prepare_over_ssh_is_idempotent(tmp_path: Path) -> None:
     assert _tree(scratch) == tree_after_first
     count = manifest.count("\n")
     assert f"{count} directories checked, 0 changed" in second.stdout
-    assert "0 changed" not in first.stdout
+    assert ", 0 changed" not in first.stdout
     config_dir = tree_after_first["opt/mediaserver/sonarr"]
     assert config_dir == (1234, 2345, "0o750")
     assert tree_after_first["data/media/movies"] == (1234, 2345, "0o2775")

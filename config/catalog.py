@@ -541,8 +541,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         networks=(P,),
         healthcheck=HealthcheckSpec(test=("CMD", "/gluetun-entrypoint", "healthcheck")),
         memory="256m",
-        # NET_ADMIN for the tunnel and firewall, NET_RAW for its ping check, SETUID/SETGID to run OpenVPN unprivileged.
-        capabilities=("NET_ADMIN", "NET_RAW", "SETGID", "SETUID"),
+        # NET_ADMIN for the tunnel and its firewall, NET_RAW for the ICMP health check (a raw socket). No SETUID/SETGID:
+        # gluetun runs OpenVPN as root unless OPENVPN_PROCESS_USER names another user, and WireGuard has no process.
+        capabilities=("NET_ADMIN", "NET_RAW"),
         devices=("/dev/net/tun",),
         read_only_rootfs=False,
         # Server lists are re-fetched at start: nothing here is worth keeping.

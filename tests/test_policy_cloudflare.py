@@ -82,9 +82,9 @@ def test_proxied_media_record_is_mandatory(stack_settings: dict[str, str]) -> No
 def test_media_found_through_traefik_routers_not_only_by_name(stack_settings: dict[str, str]) -> None:
     dynamic = fx.traefik_dynamic()
     dynamic["http"]["routers"]["music"] = {"rule": f"Host(`{fx.host('music')}`)", "service": "navidrome",
-                                           "middlewares": ["authelia"]}  # fmt: skip
+                                           "middlewares": fx.app_middlewares()}  # fmt: skip
     dynamic["http"]["services"]["navidrome"] = {"loadBalancer": {"servers": [{"url": "http://navidrome:4533"}]}}
-    resources = [fx.traefik(dynamic=dynamic), fx.authelia(), *fx.cloudflare(), fx.dns("music", True)]
+    resources = [fx.traefik(dynamic=dynamic), *fx.edge()[1:], fx.dns("music", True)]
     verdict = check(*resources)
     assert verdict.rule_ids() == ["MS-027"] and "(navidrome)" in verdict.violations[0].message
 
@@ -113,32 +113,34 @@ def test_gate_reads_the_acknowledgement_from_the_stack_it_checks(stack_settings:
 
 
 # ------------------------------------------------------------------ MS-028
-def _sonarr_api(config: dict[str, object]) -> Res:
-    """Authelia lets sonarr's API (used by mobile apps) through: a proxied host that serves API clients."""
-    api = {"domain": fx.host("sonarr"), "resources": [r"^/api/v[0-9]+/.*$"], "policy": "bypass"}
-    config["access_control"]["rules"].insert(0, api)  # type: ignore[index]
-    return fx.authelia(config=config)
+def _without_bypass(apps: set[str]) -> list[Res]:
+    """The golden edge with these apps' SSO bypass paths gone (Authelia rules and Traefik routers alike)."""
+    config = fx.authelia_config()
+    hosts = {fx.host(app) for app in apps}
+    config["access_control"]["rules"] = [
+        r for r in config["access_control"]["rules"] if not ("resources" in r and hosts & set(r["domain"]))
+    ]
+    dynamic = fx.traefik_dynamic()
+    for app in apps:
+        for name in [n for n in dynamic["http"]["routers"] if n.startswith(f"{app}-bypass-")]:
+            del dynamic["http"]["routers"][name]
+    edge = fx.edge()
+    return replace(replace(edge, fx.traefik(dynamic=dynamic)), fx.authelia(config=config))
 
 
 def test_bot_fight_mode_on_a_zone_serving_api_clients_is_advisory() -> None:
-    edge = [fx.traefik(), _sonarr_api(fx.authelia_config()), *fx.cloudflare()]
+    """Sonarr's API (mobile apps, Prowlarr) bypasses SSO on a proxied host: fight mode would block it."""
+    edge = fx.edge()
     assert check(*edge).violations == []
     verdict = check(*replace(edge, fx.bot_management(True)))
     assert [(v.rule, v.level) for v in verdict.violations] == [("MS-028", "advisory")]
     fight_setting = [*without(edge, "edge-bots"), fx.zone_setting("bot_fight_mode", "on")]
     assert rules(*fight_setting) == {"MS-028"}
-    assert rules(*replace(fx.edge(), fx.bot_management(True))) == set()  # only jellyfin has API paths, DNS-only
+    # Jellyfin's API paths alone do not count: its record is DNS-only, so Cloudflare never sees those clients.
+    assert rules(*replace(_without_bypass({"sonarr"}), fx.bot_management(True))) == set()
 
 
 def test_bot_fight_mode_is_fine_where_no_api_client_is_served() -> None:
-    config = fx.authelia_config()
-    config["access_control"]["rules"] = [r for r in config["access_control"]["rules"] if "resources" not in r]
-    dynamic = fx.traefik_dynamic()
-    del dynamic["http"]["routers"]["jellyfin-bypass"]
-    resources = [
-        fx.traefik(dynamic=dynamic),
-        fx.authelia(config=config),
-        *replace(fx.cloudflare(), fx.bot_management(True)),
-    ]
+    resources = replace(_without_bypass({"sonarr", "jellyfin"}), fx.bot_management(True))
     assert rules(*resources) == set()
     assert messages(check(*resources), "MS-028") == []

@@ -18,6 +18,7 @@ from tests.policy_harness import (
     rules,
 )
 
+WHY = "needed for this service's documented function"
 MEDIA_VOLUME = {"hostPath": "/opt/mediaserver/sonarr", "containerPath": "/config", "readOnly": False}
 
 
@@ -144,6 +145,34 @@ def test_service_kind_can_be_configured() -> None:
     assert rules(published, config={"ms-013-backends-unpublished": kinds}) == {"MS-013"}
 
 
+# ------------------------------------------------------------------ MS-011: one-shot jobs
+JOB_CONFIG = {"ms-011-healthcheck-critical": {"allowlist": {"wireguard-peers": {"justification": WHY}}}}
+
+
+def _job(**changes: Any) -> Res:
+    base: dict[str, Any] = {"healthcheck": None, "restart": "on-failure", "maxRetryCount": 3}
+    base.update(changes)
+    return container("wireguard-peers", "edge", **base)
+
+
+def test_one_shot_job_needs_no_healthcheck_only_with_its_entry() -> None:
+    assert [(v.rule, v.level) for v in check(_job()).violations] == [("MS-011", "mandatory")]
+    assert check(_job(), config=JOB_CONFIG).violations == []
+    # The same job with restart 'no' is also MS-010's one-shot exception: each rule reads its own allowlist.
+    as_job = {**JOB_CONFIG, "ms-010-restart-policy": JOB_CONFIG["ms-011-healthcheck-critical"]}
+    assert check(_job(restart="no", maxRetryCount=None), config=as_job).violations == []
+    other = {"ms-011-healthcheck-critical": {"allowlist": {"wireguard": {"justification": WHY}}}}
+    assert rules(_job(), config=other) == {"MS-011"}
+    unjustified = check(_job(), config={"ms-011-healthcheck-critical": {"allowlist": {"wireguard-peers": {}}}})
+    assert any("has no justification" in m for m in messages(unjustified, "MS-011"))
+
+
+def test_a_service_that_never_exits_is_no_one_shot_job() -> None:
+    verdict = check(_job(restart="unless-stopped", maxRetryCount=None), config=JOB_CONFIG)
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-011", "mandatory")]
+    assert "allowlisted as a one-shot job but restarts 'unless-stopped'" in verdict.violations[0].message
+
+
 # ------------------------------------------------------------------ MS-013
 @pytest.mark.parametrize(
     ("service", "tier"),
@@ -160,8 +189,6 @@ def test_exporters_and_apps_may_publish_on_loopback() -> None:
 
 
 # ------------------------------------------------------------------ allowlists: only with the entry, for that service
-WHY = "needed for this service's documented function"
-
 ALLOWLISTED: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = [
     (
         "capabilities",
@@ -259,6 +286,39 @@ def test_socket_proxy_passes_only_read_only_unpublished_and_internal() -> None:
     published = socket_proxy(ports=[{"internal": 2375, "external": 2375, "ip": "127.0.0.1"}])
     assert rules(published, internal, config=PROXY_CONFIG) == {"MS-003"}
     assert rules(socket_proxy(), network("ms-test-socket", internal=False), config=PROXY_CONFIG) == {"MS-003"}
+
+
+CLIENTS_CONFIG = {
+    "ms-003-no-docker-socket": {"allowlist": {"socket-proxy": {"clients": ["cadvisor", "alloy"], "justification": WHY}}}
+}
+
+
+def _on_socket_network(service: str, **changes: Any) -> Res:
+    base: dict[str, Any] = {
+        "networkMode": "ms-test-socket",
+        "networksAdvanced": [{"name": "ms-test-socket", "aliases": [service]}, {"name": "ms-test-admin"}],
+    }
+    base.update(changes)
+    return container(service, "monitoring", **base)
+
+
+def test_socket_proxy_network_holds_only_its_declared_clients() -> None:
+    internal = network("ms-test-socket", internal=True)
+    readers = [_on_socket_network("cadvisor"), _on_socket_network("alloy")]
+    assert rules(socket_proxy(), internal, *readers, config=CLIENTS_CONFIG) == set()
+    intruder = _on_socket_network("grafana")
+    verdict = check(socket_proxy(), internal, *readers, intruder, config=CLIENTS_CONFIG)
+    assert verdict.rule_ids() == ["MS-003"]
+    assert [v.resource for v in verdict.violations] == ["monitoring-grafana-container"]
+    assert "is not one of its clients (alloy, cadvisor)" in verdict.violations[0].message
+    # Without a clients list the rule does not judge the network's other members.
+    assert rules(socket_proxy(), internal, *readers, intruder, config=PROXY_CONFIG) == set()
+
+
+def test_sharing_the_socket_proxys_namespace_counts_as_joining_its_network() -> None:
+    sidecar = container("sidecar", "monitoring", networkMode="container:ms-test-socket-proxy", networksAdvanced=None)
+    verdict = check(socket_proxy(), network("ms-test-socket", internal=True), sidecar, config=CLIENTS_CONFIG)
+    assert verdict.rule_ids() == ["MS-003"] and "its own namespace" in verdict.violations[0].message
 
 
 @pytest.mark.parametrize(

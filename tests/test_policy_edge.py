@@ -1,4 +1,4 @@
-"""Traefik and Authelia rules (MS-018 to MS-024) over golden edge configuration, one mutation at a time."""
+"""Traefik and Authelia rules (MS-018 to MS-024) over the edge layer's real configuration, one mutation at a time."""
 
 from __future__ import annotations
 
@@ -7,33 +7,55 @@ from typing import Any
 
 import pytest
 
+from render.routes import site_routes
 from tests import policy_fixtures as fx
 from tests.policy_harness import Res, check, container, messages, rules
 
 WHY = "the documented reason for this exception"
 
 
+def ingress(traefik: Res | None = None, bouncer: Res | None = None) -> list[Res]:
+    """Traefik, its forward-auth bouncer and the network they share."""
+    return [traefik or fx.traefik(), bouncer or fx.bouncer(), fx.proxy_network()]
+
+
 def with_static(mutate: Callable[[dict[str, Any]], None]) -> list[Res]:
     static = fx.traefik_static()
     mutate(static)
-    return [fx.traefik(static=static), fx.authelia()]
+    return [*ingress(fx.traefik(static=static)), fx.authelia()]
 
 
 def with_dynamic(mutate: Callable[[dict[str, Any]], None]) -> list[Res]:
     dynamic = fx.traefik_dynamic()
     mutate(dynamic)
-    return [fx.traefik(dynamic=dynamic), fx.authelia()]
+    return [*ingress(fx.traefik(dynamic=dynamic)), fx.authelia()]
 
 
 def with_authelia(mutate: Callable[[dict[str, Any]], None]) -> list[Res]:
     config = fx.authelia_config()
     mutate(config)
-    return [fx.traefik(), fx.authelia(config=config)]
+    return [*ingress(), fx.authelia(config=config)]
+
+
+def with_bouncer(bouncer: Res) -> list[Res]:
+    return [*ingress(bouncer=bouncer), fx.authelia()]
 
 
 def test_golden_edge_passes_every_rule() -> None:
     verdict = check(*fx.edge())
     assert verdict.violations == [] and verdict.not_run == []
+
+
+def test_golden_edge_is_the_edge_layers_own_output() -> None:
+    """The shapes the rules must read: routers carry their middlewares, the bouncer is a forward-auth service,
+    Authelia's bypass resources also match a query string."""
+    dynamic = fx.traefik_dynamic()
+    assert dynamic["http"]["routers"]["sonarr"]["middlewares"] == fx.app_middlewares()
+    assert "forwardAuth" in dynamic["http"]["middlewares"]["crowdsec"]
+    assert dynamic["http"]["routers"][BYPASS]["rule"].endswith("PathRegexp(`^/Users/AuthenticateByName$`)")
+    config = fx.authelia_config()
+    bypass = config["access_control"]["rules"][fx.access_rule_index(config, fx.host("jellyfin"), bypass=True)]
+    assert bypass["resources"] == [r"^/Users/AuthenticateByName(\?.*)?$"]
 
 
 def test_absent_edge_configuration_passes() -> None:
@@ -120,6 +142,7 @@ def test_sni_strict_is_advisory() -> None:
 
 # ------------------------------------------------------------------ MS-020
 WEBSECURE = ["entryPoints", "websecure"]
+CLOUDFLARE = [r for r in fx.bouncer_trusted() if r != fx.SITE.networks.proxy.cidr]
 
 
 @pytest.mark.parametrize(
@@ -133,19 +156,12 @@ WEBSECURE = ["entryPoints", "websecure"]
         pytest.param(
             with_static(_set([*WEBSECURE, "forwardedHeaders", "trustedIPs"], ["192.168.1.0/24"])), id="not cloudflare"
         ),
+        pytest.param(with_bouncer(fx.bouncer(set_trusted=False)), id="bouncer trusts everyone by default"),
+        pytest.param(with_bouncer(fx.bouncer([*fx.bouncer_trusted(), "0.0.0.0/0"])), id="bouncer trusts 0.0.0.0/0"),
+        pytest.param(with_bouncer(fx.bouncer([fx.SITE.networks.proxy.cidr])), id="bouncer misses cloudflare"),
+        pytest.param(with_bouncer(fx.bouncer(CLOUDFLARE)), id="bouncer misses traefik's network"),
         pytest.param(
-            with_dynamic(
-                _set(
-                    ["http", "middlewares", "crowdsec", "plugin", "crowdsec-bouncer", "forwardedHeadersTrustedIPs"], []
-                )
-            ),
-            id="bouncer trusts another set",
-        ),
-        pytest.param(
-            with_dynamic(
-                _set(["http", "middlewares", "crowdsec", "plugin", "crowdsec-bouncer", "clientTrustedIPs"], ["::/0"])
-            ),
-            id="bouncer exempts everyone",
+            with_bouncer(fx.bouncer([*fx.bouncer_trusted(), "192.168.1.0/24"])), id="bouncer trusts another range"
         ),
     ],
 )
@@ -153,82 +169,188 @@ def test_forwarded_headers_trusted_only_from_proxy_ranges(resources: list[Res]) 
     assert rules(*resources) == {"MS-020"}
 
 
-def test_extra_trusted_range_needs_a_justified_entry_for_the_proxy() -> None:
-    def lan(static: dict[str, Any]) -> None:
-        static["entryPoints"]["websecure"]["forwardedHeaders"]["trustedIPs"].append("10.10.0.0/24")
+def test_bouncer_without_traefiks_network_bans_nobody() -> None:
+    verdict = check(*with_bouncer(fx.bouncer(CLOUDFLARE)))
+    assert [v.resource for v in verdict.violations] == ["edge-crowdsec-bouncer-container"]
+    assert "takes Traefik for the client and bans nobody" in verdict.violations[0].message
 
-    def bouncer_lan(dynamic: dict[str, Any]) -> None:
-        dynamic["http"]["middlewares"]["crowdsec"]["plugin"]["crowdsec-bouncer"]["forwardedHeadersTrustedIPs"].append(
-            "10.10.0.0/24"
-        )
 
+def test_bouncer_set_may_be_written_in_another_order_or_form() -> None:
+    shuffled = [*reversed(CLOUDFLARE), "10.10.0.0/24"]
+    assert rules(*with_bouncer(fx.bouncer(shuffled))) == set()
+
+
+def test_bouncer_not_deployed_by_the_stack_is_not_judged() -> None:
+    """An external bouncer's settings are not visible: only Traefik's side is checked."""
+    assert rules(*ingress()[::2], fx.authelia()) == set()
+
+
+def _plugin_bouncer(dynamic: dict[str, Any]) -> None:
+    """The other bouncer shape the rule reads: Traefik's CrowdSec plugin instead of a forward-auth service."""
+    dynamic["http"]["middlewares"]["crowdsec"] = {
+        "plugin": {
+            "crowdsec-bouncer": {
+                "enabled": True,
+                "crowdsecLapiHost": "crowdsec:8080",
+                "forwardedHeadersTrustedIPs": CLOUDFLARE,
+            }
+        }
+    }
+
+
+def with_plugin(change: Callable[[dict[str, Any]], None] | None = None) -> list[Res]:
     static = fx.traefik_static()
-    lan(static)
+    static["experimental"] = {
+        "plugins": {"crowdsec-bouncer": {"moduleName": "github.com/maxlerebourg/crowdsec-bouncer-traefik-plugin",
+                                         "version": "v1.4.5"}}
+    }  # fmt: skip
     dynamic = fx.traefik_dynamic()
-    bouncer_lan(dynamic)
-    resources = [fx.traefik(static=static, dynamic=dynamic), fx.authelia()]
+    _plugin_bouncer(dynamic)
+    if change is not None:
+        change(dynamic)
+    return [fx.traefik(static=static, dynamic=dynamic), fx.authelia()]
+
+
+PLUGIN = ["http", "middlewares", "crowdsec", "plugin", "crowdsec-bouncer"]
+
+
+def test_plugin_bouncer_trusting_the_same_set_passes() -> None:
+    assert rules(*with_plugin()) == set()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_set([*PLUGIN, "forwardedHeadersTrustedIPs"], []), id="plugin trusts another set"),
+        pytest.param(_set([*PLUGIN, "clientTrustedIPs"], ["::/0"]), id="plugin exempts everyone"),
+    ],
+)
+def test_plugin_bouncer_trusts_the_entry_points_set(change: Callable[[dict[str, Any]], None]) -> None:
+    assert rules(*with_plugin(change)) == {"MS-020"}
+
+
+def test_extra_trusted_range_needs_a_justified_entry_for_the_proxy() -> None:
+    lan = "192.168.50.0/24"
+    static = fx.traefik_static()
+    static["entryPoints"]["websecure"]["forwardedHeaders"]["trustedIPs"].append(lan)
+    resources = [*ingress(fx.traefik(static=static), fx.bouncer([*fx.bouncer_trusted(), lan])), fx.authelia()]
     assert rules(*resources) == {"MS-020"}
-    entry = {"ranges": ["10.10.0.0/16"], "justification": WHY}
+    entry = {"ranges": ["192.168.0.0/16"], "justification": WHY}
     assert rules(*resources, config={"ms-020-traefik-forwarded-headers": {"allowlist": {"traefik": entry}}}) == set()
     other = {"ms-020-traefik-forwarded-headers": {"allowlist": {"crowdsec": entry}}}
     assert rules(*resources, config=other) == {"MS-020"}
 
 
+def test_extra_bouncer_range_needs_a_justified_entry_for_the_bouncer() -> None:
+    resources = with_bouncer(fx.bouncer([*fx.bouncer_trusted(), "10.10.9.0/24"]))
+    assert rules(*resources) == {"MS-020"}
+    entry = {"ranges": ["10.10.9.0/24"], "justification": WHY}
+    config = {"ms-020-traefik-forwarded-headers": {"allowlist": {"crowdsec-bouncer": entry}}}
+    assert rules(*resources, config=config) == set()
+
+
 # ------------------------------------------------------------------ MS-021
+def _middlewares(router: str, middlewares: list[str]) -> Callable[[dict[str, Any]], None]:
+    return _set(["http", "routers", router, "middlewares"], middlewares)
+
+
 def test_router_without_forward_auth_or_crowdsec_is_mandatory() -> None:
-    no_auth = check(*with_dynamic(_drop(["http", "routers", "sonarr", "middlewares"])))
+    no_auth = check(*with_dynamic(_middlewares("sonarr", ["security-headers", "crowdsec"])))
     assert [(v.rule, v.level) for v in no_auth.violations] == [("MS-021", "mandatory")]
-    assert "without forward-auth" in no_auth.violations[0].message
+    assert "router sonarr serves sonarr without forward-auth" in no_auth.violations[0].message
 
-    def no_crowdsec(static: dict[str, Any]) -> None:
-        static["entryPoints"]["websecure"]["http"]["middlewares"] = ["security-headers@file"]
+    verdict = check(*with_dynamic(_middlewares("sonarr", ["security-headers", "authelia"])))
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-021", "mandatory")]
+    assert "router sonarr (sonarr) has no CrowdSec middleware" in verdict.violations[0].message
 
-    verdict = check(*with_static(no_crowdsec))
-    assert verdict.rule_ids() == ["MS-021"]
-    assert all("no CrowdSec middleware" in m for m in messages(verdict, "MS-021"))
+
+def test_bypass_router_still_needs_crowdsec() -> None:
+    verdict = check(*with_dynamic(_middlewares("jellyfin-bypass-1", ["security-headers"])))
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-021", "mandatory")]
+    assert "no CrowdSec middleware" in verdict.violations[0].message
+
+
+def test_middlewares_on_the_entry_point_count() -> None:
+    def on_entry_point(dynamic: dict[str, Any]) -> None:
+        dynamic["http"]["routers"]["sonarr"]["middlewares"] = ["authelia"]
+
+    static = fx.traefik_static()
+    static["entryPoints"]["websecure"]["http"]["middlewares"] = ["security-headers@file", "crowdsec@file"]
+    dynamic = fx.traefik_dynamic()
+    on_entry_point(dynamic)
+    assert rules(*ingress(fx.traefik(static=static, dynamic=dynamic)), fx.authelia()) == set()
 
 
 def test_middleware_chains_count() -> None:
     def chained(doc: dict[str, Any]) -> None:
-        doc["http"]["middlewares"]["secure-app"] = {"chain": {"middlewares": ["authelia"]}}
-        doc["http"]["routers"]["sonarr"]["middlewares"] = ["secure-app@file"]
+        doc["http"]["middlewares"]["secure-app"] = {"chain": {"middlewares": ["crowdsec", "authelia"]}}
+        doc["http"]["routers"]["sonarr"]["middlewares"] = ["security-headers", "secure-app@file"]
 
     assert rules(*with_dynamic(chained)) == set()
 
 
 def test_security_headers_are_advisory() -> None:
-    def no_headers(static: dict[str, Any]) -> None:
-        static["entryPoints"]["websecure"]["http"]["middlewares"] = ["crowdsec@file"]
-
-    verdict = check(*with_static(no_headers))
+    verdict = check(*with_dynamic(_middlewares("sonarr", ["crowdsec", "authelia"])))
     assert {(v.rule, v.level) for v in verdict.violations} == {("MS-021", "advisory")}
 
 
+BYPASS = "jellyfin-bypass-1"
+"""The edge layer's router for Jellyfin's login API, Host && PathRegexp of a catalog bypass path."""
+
+
 def test_bypass_router_only_for_declared_paths() -> None:
+    rule = ["http", "routers", BYPASS, "rule"]
     undeclared = f"Host(`{fx.host('jellyfin')}`) && PathPrefix(`/`)"
-    verdict = check(*with_dynamic(_set(["http", "routers", "jellyfin-bypass", "rule"], undeclared)))
+    verdict = check(*with_dynamic(_set(rule, undeclared)))
     assert verdict.rule_ids() == ["MS-021"] and "not a declared bypass path" in verdict.violations[0].message
     wider = f"Host(`{fx.host('jellyfin')}`) || PathRegexp(`^/Users/AuthenticateByName$`)"
-    assert rules(*with_dynamic(_set(["http", "routers", "jellyfin-bypass", "rule"], wider))) == {"MS-021"}
+    assert rules(*with_dynamic(_set(rule, wider))) == {"MS-021"}
+    other = f"Host(`{fx.host('jellyfin')}`) && PathRegexp(`^/Users/.*$`)"
+    assert rules(*with_dynamic(_set(rule, other))) == {"MS-021"}
     paths = "PathRegexp(`^/Users/AuthenticateByName$`) || Path(`/Users/AuthenticateByName`)"
     several = f"Host(`{fx.host('jellyfin')}`) && ({paths})"
-    assert rules(*with_dynamic(_set(["http", "routers", "jellyfin-bypass", "rule"], several))) == set()
+    assert rules(*with_dynamic(_set(rule, several))) == set()
+
+
+def test_bypass_path_declared_for_another_host_does_not_count() -> None:
+    sonarr_api = f"Host(`{fx.host('jellyfin')}`) && PathRegexp(`^/api/v[0-9]+/.*$`)"
+    assert rules(*with_dynamic(_set(["http", "routers", BYPASS, "rule"], sonarr_api))) == {"MS-021"}
+
+
+def test_authelia_resource_matches_the_path_with_or_without_a_query() -> None:
+    """Authelia matches path and query, Traefik the path: `^/x(\\?.*)?$` and `^/x$` declare the same path."""
+
+    def plain(config: dict[str, Any]) -> None:
+        i = fx.access_rule_index(config, fx.host("jellyfin"), bypass=True)
+        config["access_control"]["rules"][i]["resources"] = ["^/Users/AuthenticateByName$"]
+
+    assert rules(*with_authelia(plain)) == set()
 
 
 def test_bypass_paths_come_from_authelia_or_a_justified_entry() -> None:
-    def no_authelia_bypass(config: dict[str, Any]) -> None:
-        del config["access_control"]["rules"][1]
+    def no_jellyfin_bypass(config: dict[str, Any]) -> None:
+        config["access_control"]["rules"] = [
+            r
+            for r in config["access_control"]["rules"]
+            if not ("resources" in r and fx.host("jellyfin") in r["domain"])
+        ]
 
-    resources = with_authelia(no_authelia_bypass)
-    assert rules(*resources) == {"MS-021"}
-    entry = {"bypassPaths": ["^/Users/AuthenticateByName$"], "justification": WHY}
+    resources = with_authelia(no_jellyfin_bypass)
+    verdict = check(*resources)
+    assert verdict.rule_ids() == ["MS-021"] and len(verdict.violations) == 2  # both Jellyfin bypass routers
+    paths = [r.path for r in site_routes(fx.SITE) if r.app == "jellyfin" and r.path]
+    entry = {"bypassPaths": paths, "justification": WHY}
     assert rules(*resources, config={"ms-021-routes-forward-auth": {"allowlist": {"jellyfin": entry}}}) == set()
     assert rules(*resources, config={"ms-021-routes-forward-auth": {"allowlist": {"sonarr": entry}}}) == {"MS-021"}
 
 
 def test_public_app_needs_a_justified_entry() -> None:
     def status_page(doc: dict[str, Any]) -> None:
-        doc["http"]["routers"]["status"] = {"rule": f"Host(`{fx.host('status')}`)", "service": "uptime"}
+        doc["http"]["routers"]["status"] = {
+            "rule": f"Host(`{fx.host('status')}`)",
+            "service": "uptime",
+            "middlewares": ["security-headers"],
+        }
         doc["http"]["services"]["uptime"] = {"loadBalancer": {"servers": [{"url": "http://uptime:3001"}]}}
 
     resources = with_dynamic(status_page)
@@ -246,24 +368,24 @@ def test_label_routers_count_when_the_docker_provider_is_on() -> None:
         {"label": "traefik.enable", "value": "true"},
         {"label": "traefik.http.routers.whoami.rule", "value": f"Host(`{fx.host('whoami')}`)"},
     ]
-    verdict = check(fx.traefik(static=static), fx.authelia(), labelled)
+    verdict = check(*ingress(fx.traefik(static=static)), fx.authelia(), labelled)
     assert verdict.rule_ids() == ["MS-021"]
-    assert "router whoami serves whoami without forward-auth" in messages(verdict, "MS-021")[0]
+    assert any("router whoami serves whoami without forward-auth" in m for m in messages(verdict, "MS-021"))
 
 
 # ------------------------------------------------------------------ MS-022
 @pytest.mark.parametrize(
     ("secrets", "fragment"),
     [
-        ({"session_secret": "s" * 10 + "abcdefghijklmnop"}, "has 26 characters"),
-        ({"jwt_secret": fx.SESSION_SECRET}, "reuses the session secret"),
-        ({"storage_encryption_key": "short-key-0123"}, "has 14 characters"),
-        ({"session_secret": "insecure_session_secret_" + "x" * 50}, "does not look generated"),
-        ({"session_secret": "ab" * 40}, "does not look generated"),
+        ({"session": "s" * 10 + "abcdefghijklmnop"}, "has 26 characters"),
+        ({"jwt": fx.SECRETS["session"]}, "reuses the session secret"),
+        ({"storage-encryption-key": "short-key-0123"}, "has 14 characters"),
+        ({"session": "insecure_session_secret_" + "x" * 50}, "does not look generated"),
+        ({"session": "ab" * 40}, "does not look generated"),
     ],
 )
 def test_authelia_secrets_long_and_generated(secrets: dict[str, str], fragment: str) -> None:
-    verdict = check(fx.traefik(), fx.authelia(secrets=secrets))
+    verdict = check(*ingress(), fx.authelia(secrets=secrets))
     assert verdict.rule_ids() == ["MS-022"]
     assert any(fragment in m for m in messages(verdict, "MS-022"))
 
@@ -271,10 +393,10 @@ def test_authelia_secrets_long_and_generated(secrets: dict[str, str], fragment: 
 def test_authelia_secret_missing_or_not_uploaded() -> None:
     res = fx.authelia()
     res.inputs["envs"] = [e for e in res.inputs["envs"] if not e.startswith("AUTHELIA_SESSION_SECRET_FILE")]
-    assert rules(fx.traefik(), res) == {"MS-022"}
+    assert rules(*ingress(), res) == {"MS-022"}
     res = fx.authelia()
-    res.inputs["uploads"] = [u for u in res.inputs["uploads"] if not u["file"].endswith("/jwt_secret")]
-    verdict = check(fx.traefik(), res)
+    res.inputs["uploads"] = [u for u in res.inputs["uploads"] if u["file"] != fx.secret_path("jwt")]
+    verdict = check(*ingress(), res)
     assert verdict.rule_ids() == ["MS-022"] and "not among the container's uploads" in verdict.violations[0].message
 
 
@@ -283,28 +405,41 @@ def test_authelia_secret_inline_in_configuration_is_checked_too() -> None:
     config["session"]["secret"] = "too-short"
     res = fx.authelia(config=config)
     res.inputs["envs"] = [e for e in res.inputs["envs"] if "SESSION_SECRET" not in e]
-    assert rules(fx.traefik(), res) == {"MS-022"}
-    config["session"]["secret"] = '{{ secret "/config/secrets/session_secret" }}'
-    assert rules(fx.traefik(), fx.authelia(config=config)) == set()
+    assert rules(*ingress(), res) == {"MS-022"}
+    config["session"]["secret"] = f'{{{{ secret "{fx.secret_path("session")}" }}}}'
+    res = fx.authelia(config=config)
+    res.inputs["envs"] = [e for e in res.inputs["envs"] if "SESSION_SECRET" not in e]
+    assert rules(*ingress(), res) == set()
 
 
 # ------------------------------------------------------------------ MS-023
+def _app_rule(config: dict[str, Any], app: str) -> dict[str, Any]:
+    rule: dict[str, Any] = config["access_control"]["rules"][fx.access_rule_index(config, fx.host(app))]
+    return rule
+
+
+def _sonarr_api_one_factor(config: dict[str, Any]) -> None:
+    config["access_control"]["rules"][fx.access_rule_index(config, fx.host("sonarr"), bypass=True)]["policy"] = (
+        "one_factor"
+    )
+
+
 @pytest.mark.parametrize(
-    ("mutate", "fragment"),
+    ("mutate", "fragment", "also"),
     [
-        (_set(["access_control", "default_policy"], "one_factor"), "default_policy is one_factor"),
-        (_set(["regulation", "max_retries"], 0), "regulation is off"),
-        (_set(["access_control", "rules", 3, "policy"], "one_factor"), "reachable with policy one_factor"),
+        (_set(["access_control", "default_policy"], "one_factor"), "default_policy is one_factor", []),
+        (_set(["regulation", "max_retries"], 0), "regulation is off", []),
+        (lambda c: _app_rule(c, "sonarr").update(policy="one_factor"), "reachable with policy one_factor", []),
+        # Its API is then no bypass path either: the bypass router is undeclared (MS-021).
+        (_sonarr_api_one_factor, "has paths with one_factor", ["MS-021"]),
     ],
 )
-def test_authelia_access_control(mutate: Callable[[dict[str, Any]], None], fragment: str) -> None:
+def test_authelia_access_control(mutate: Callable[[dict[str, Any]], None], fragment: str, also: list[str]) -> None:
     config = fx.authelia_config()
-    if fragment.startswith("reachable"):
-        config["access_control"]["rules"][3]["policy"] = "one_factor"
-    else:
-        mutate(config)
-    verdict = check(fx.traefik(), fx.authelia(config=config))
-    assert verdict.rule_ids() == ["MS-023"] and any(fragment in m for m in messages(verdict, "MS-023"))
+    mutate(config)
+    verdict = check(*ingress(), fx.authelia(config=config))
+    assert verdict.rule_ids() == sorted(["MS-023", *also])
+    assert any(fragment in m for m in messages(verdict, "MS-023"))
 
 
 def test_wildcard_rule_before_admin_rule_is_caught() -> None:
@@ -317,29 +452,30 @@ def test_wildcard_rule_before_admin_rule_is_caught() -> None:
 
 
 def test_admin_rule_limited_to_a_group_does_not_cover_everyone() -> None:
-    def group_then_one_factor(config: dict[str, Any]) -> None:
-        rules_ = config["access_control"]["rules"]
-        rules_[3]["subject"] = ["group:admins"]
-        rules_.append({"domain": fx.host("sonarr"), "policy": "one_factor"})
+    """The edge layer limits admin apps to the admins group: a later rule must not let everyone else in."""
 
-    assert rules(*with_authelia(group_then_one_factor)) == {"MS-023"}
+    def one_factor_for_the_rest(config: dict[str, Any]) -> None:
+        assert _app_rule(config, "sonarr")["subject"] == ["group:admins"]
+        config["access_control"]["rules"].append({"domain": fx.host("sonarr"), "policy": "one_factor"})
+
+    assert rules(*with_authelia(one_factor_for_the_rest)) == {"MS-023"}
 
 
 # ------------------------------------------------------------------ MS-024
 def test_password_hashing_argon2id_at_default_cost() -> None:
     weak = fx.authelia_config()
     weak["authentication_backend"]["file"]["password"]["argon2"]["memory"] = 1024
-    assert [(v.rule, v.level) for v in check(fx.traefik(), fx.authelia(config=weak)).violations] == [
+    assert [(v.rule, v.level) for v in check(*ingress(), fx.authelia(config=weak)).violations] == [
         ("MS-024", "advisory")
     ]
     bcrypt = fx.authelia_config()
     bcrypt["authentication_backend"]["file"]["password"] = {"algorithm": "bcrypt"}
-    assert rules(fx.traefik(), fx.authelia(config=bcrypt)) == {"MS-024"}
+    assert rules(*ingress(), fx.authelia(config=bcrypt)) == {"MS-024"}
     users = fx.users_database("$2a$10$" + "x" * 53)
-    assert rules(fx.traefik(), fx.authelia(users=users)) == {"MS-024"}
+    assert rules(*ingress(), fx.authelia(users=users)) == {"MS-024"}
 
 
 def test_ldap_backend_is_not_judged_by_ms_024() -> None:
     config = fx.authelia_config()
     config["authentication_backend"] = {"ldap": {"address": "ldap://lldap:3890"}}
-    assert rules(fx.traefik(), fx.authelia(config=config)) == set()
+    assert rules(*ingress(), fx.authelia(config=config)) == set()

@@ -284,6 +284,16 @@ def crowdsec_plugins(cfg: Traefik) -> list[tuple[str, Mapping[str, Any]]]:
     return out
 
 
+def crowdsec_forward_auths(cfg: Traefik) -> list[tuple[str, str]]:
+    """(middleware name, address) of every forward-auth middleware that asks a CrowdSec bouncer service."""
+    out = []
+    for name, mw in sorted(cfg.section("http", "middlewares").items()):
+        address = text(ci_path(mw, "forwardAuth", "address"))
+        if address and _bouncer_address(address):
+            out.append((str(name), address))
+    return out
+
+
 def middleware_kinds(
     cfg: Traefik, names: Iterable[str], extra: Mapping[str, Any] | None = None, seen: frozenset[str] = frozenset()
 ) -> set[str]:
@@ -419,11 +429,23 @@ def access_rules(cfg: Authelia) -> list[AccessRule]:
     return out
 
 
+# Authelia matches `resources` against the path and the query string, Traefik's PathRegexp against the path
+# alone: the edge layer writes a route's `^/api$` as the resource `^/api(\?.*)?$` ("and any query").
+_QUERY_SUFFIX = re.compile(r"\((?:\?:)?\\\?\.\*\)\?\$$")
+
+
+def path_regex(resource: str) -> str:
+    r"""An Authelia resource as the path regex it stands for: a trailing `(\?.*)?$` (any query) becomes `$`."""
+    return _QUERY_SUFFIX.sub("$", resource)
+
+
 def bypass_resources(cfg: Authelia | None, host: str) -> set[str]:
-    """Path regexes Authelia lets through without login on this host (the catalog's declared bypass paths)."""
+    """Path regexes Authelia lets through without login on this host (the catalog's declared bypass paths),
+    as written and in their path-only form (what a Traefik PathRegexp router for the same path reads)."""
     if cfg is None:
         return set()
-    return {r for rule in access_rules(cfg) if rule.policy == "bypass" and rule.matches(host) for r in rule.resources}
+    found = {r for rule in access_rules(cfg) if rule.policy == "bypass" and rule.matches(host) for r in rule.resources}
+    return found | {path_regex(r) for r in found}
 
 
 def portal_hosts(cfg: Authelia | None) -> set[str]:

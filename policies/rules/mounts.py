@@ -21,6 +21,7 @@ from .common import (
     allowlist_property,
     at,
     containers,
+    entry_strings,
     get_path,
     items,
     of_type,
@@ -96,13 +97,16 @@ def _socket_proxy_only(resources: Sequence[PolicyResource], config: Mapping[str,
             report(f"socket proxy {res.service} mounts the Docker socket read-write; fix: mount it read-only", res.urn)
         if items(res.props.get("ports")) or truthy(res.props.get("publishAllPorts")):
             report(f"socket proxy {res.service} publishes ports; fix: publish none", res.urn)
-        outside = [n for n in _joined_networks(res) if n not in internal]
-        if outside or not _joined_networks(res):
+        joined = _joined_networks(res)
+        outside = [n for n in joined if n not in internal]
+        if outside or not joined:
             report(
                 f"socket proxy {res.service} is on a network that is not internal ({', '.join(outside) or 'none'}); "
                 f"fix: attach it only to an internal network shared with its clients",
                 res.urn,
             )
+        if "clients" in entry:
+            _only_clients(resources, res, set(joined), set(entry_strings(entry, "clients")), report)
     if len(holders) > 1:
         report(
             f"{len(holders)} containers mount the Docker socket ({', '.join(sorted(holders))}); fix: keep exactly one "
@@ -110,14 +114,41 @@ def _socket_proxy_only(resources: Sequence[PolicyResource], config: Mapping[str,
         )
 
 
+def _only_clients(
+    resources: Sequence[PolicyResource], proxy: Resource, networks: set[str], clients: set[str], report: Report
+) -> None:
+    """The Docker API shows every container's environment: only the proxy's declared clients may reach it."""
+    namespace = f"container:{text(proxy.props.get('name'))}"
+    for other in containers(resources):
+        if other.urn == proxy.urn or other.service in clients:
+            continue
+        shared = sorted(networks & set(_joined_networks(other)))
+        if text(other.props.get("networkMode")) == namespace:
+            shared.append(f"{namespace}, its own namespace")
+        if shared:
+            report(
+                f"{other.service} shares the socket proxy's network ({', '.join(shared)}) but is not one of its "
+                f"clients ({', '.join(sorted(clients)) or 'none'}); fix: take it off that network, or list it in "
+                f"the proxy's allowlist entry (clients) with a reason",
+                other.urn,
+            )
+
+
 ms_003 = stack_rule(
     "ms-003-no-docker-socket",
     "No container mounts the Docker socket, read-only included, except one allowlisted socket proxy that is "
-    "read-only, publishes no port and sits on internal networks only (CIS 5.32, KICS d6355c88).",
+    "read-only, publishes no port and sits on internal networks only, shared with no container but its clients "
+    "(CIS 5.32, KICS d6355c88).",
     MANDATORY,
     _socket_proxy_only,
     "Remove the docker.sock mount; use one read-only socket proxy on an internal network.",
-    config={"allowlist": allowlist_property("The one socket proxy (catalog name).")},
+    config={
+        "allowlist": allowlist_property(
+            "The one socket proxy (catalog name); `clients`, when given, are the only containers that may share "
+            "its networks.",
+            {"clients": {"type": "array", "items": {"type": "string"}}},
+        )
+    },
 )
 
 

@@ -295,35 +295,59 @@ def _healthcheck_set(res: Resource) -> bool:
     return bool(tests) and tests[0].upper() != "NONE"
 
 
+def _exits(res: Resource) -> bool:
+    """A container whose restart policy lets it finish ('no' or 'on-failure'): what a one-shot job runs with."""
+    return (text(res.props.get("restart")).strip().lower() or "no") in ("no", "on-failure")
+
+
 def _healthcheck(critical: bool) -> Check:
     def check(res: Resource, config: Mapping[str, Any], report: Report) -> None:
         kind = kind_of(res, config.get("kinds") or {})
         if (kind in CRITICAL_KINDS) != critical or _healthcheck_set(res):
             return
+        # Docker health-checks only a running container: a job that does its work and exits has nothing to probe.
+        job = allowlist_entry(config, res.service, report)
+        if job is not None:
+            if _exits(res):
+                return
+            report(
+                f"{res.service} is allowlisted as a one-shot job but restarts {text(res.props.get('restart'))!r}, so "
+                f"it never finishes; fix: give it a healthcheck, or run it as a job (restart 'no' or 'on-failure')"
+            )
+            return
         what = f"{res.service} ({kind})" if kind else res.service
-        report(f"{what} has no healthcheck; fix: give its catalog entry a healthcheck")
+        report(
+            f"{what} has no healthcheck; fix: give its catalog entry a healthcheck (a one-shot job that exits: "
+            f"allowlist it with a justification)"
+        )
 
     return check
 
 
+_ONE_SHOT_JOBS = allowlist_property(
+    "One-shot jobs (restart 'no' or 'on-failure') that exit when done: a healthcheck has nothing to probe."
+)
+
+
 ms_011_critical = resource_rule(
     "ms-011-healthcheck-critical",
-    "Databases, caches, auth and the proxy have a healthcheck (CIS 5.27, CKV_DOCKER_2).",
+    "Databases, caches, auth and the proxy have a healthcheck; allowlisted one-shot jobs are exempt (CIS 5.27, "
+    "CKV_DOCKER_2).",
     MANDATORY,
     ONLY_CONTAINERS,
     _healthcheck(critical=True),
     "Add a healthcheck to the catalog entry (e.g. pg_isready, redis-cli ping).",
-    config={"kinds": KINDS_PROPERTY},
+    config={"kinds": KINDS_PROPERTY, "allowlist": _ONE_SHOT_JOBS},
 )
 
 ms_011 = resource_rule(
     "ms-011-healthcheck",
-    "Every container has a healthcheck (CIS 5.27, CKV_DOCKER_2).",
+    "Every container has a healthcheck; allowlisted one-shot jobs are exempt (CIS 5.27, CKV_DOCKER_2).",
     ADVISORY,
     ONLY_CONTAINERS,
     _healthcheck(critical=False),
     "Add a healthcheck to the catalog entry.",
-    config={"kinds": KINDS_PROPERTY},
+    config={"kinds": KINDS_PROPERTY, "allowlist": _ONE_SHOT_JOBS},
 )
 
 

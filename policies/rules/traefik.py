@@ -6,6 +6,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from pulumi_policy import PolicyResource
 
@@ -13,6 +14,7 @@ from .common import (
     ADVISORY,
     CONTAINER,
     MANDATORY,
+    NETWORK,
     Report,
     Resource,
     allowlist_entry,
@@ -22,6 +24,9 @@ from .common import (
     ci_path,
     containers,
     entry_strings,
+    get_path,
+    items,
+    of_type,
     resource_rule,
     stack_rule,
     text,
@@ -30,8 +35,10 @@ from .common import (
 from .edge import (
     Edge,
     Router,
+    Traefik,
     as_list,
     bypass_resources,
+    crowdsec_forward_auths,
     crowdsec_plugins,
     edge_of,
     enabled,
@@ -168,12 +175,12 @@ def _canonical(values: Sequence[str]) -> set[str]:
     return {str(n) if (n := _network(v)) else v for v in values}
 
 
-def _forwarded_headers(res: Resource, config: Mapping[str, Any], report: Report) -> None:
-    cfg = traefik_of(res)
-    if cfg is None or not cfg.present:
-        return
-    entry = allowlist_entry(config, res.service, report)
-    allowed = [str(r) for r in (config.get("trustedRanges") or [])] + entry_strings(entry, "ranges")
+BOUNCER_TRUSTED_ENV = "TRUSTED_PROXIES"
+"""The forward-auth bouncer's (fbonalair/traefik-crowdsec-bouncer) trusted proxies; unset, it trusts 0.0.0.0/0."""
+
+
+def _entry_points_trust(cfg: Traefik, allowed: Sequence[str], report: Report) -> set[str]:
+    """Check every entry point's forwarded-header trust; return the set the entry points trust."""
     trusted: set[str] = set()
     for ep_name, ep in sorted(cfg.entry_points.items()):
         for section in ("forwardedHeaders", "proxyProtocol"):
@@ -191,6 +198,10 @@ def _forwarded_headers(res: Resource, config: Mapping[str, Any], report: Report)
                     )
             if section == "forwardedHeaders":
                 trusted |= _canonical(ips)
+    return trusted
+
+
+def _plugin_bouncers(cfg: Traefik, trusted: set[str], report: Report) -> None:
     for name, settings in crowdsec_plugins(cfg):
         bouncer = _canonical(as_list(ci_get(settings, "forwardedHeadersTrustedIPs")))
         if bouncer != trusted:
@@ -203,15 +214,93 @@ def _forwarded_headers(res: Resource, config: Mapping[str, Any], report: Report)
                 report(f"the CrowdSec bouncer ({name}) never blocks anyone (clientTrustedIPs {ip}); fix: remove it")
 
 
-ms_020 = resource_rule(
+def _subnets(resources: Sequence[PolicyResource]) -> dict[str, list[str]]:
+    """Docker network name -> its subnets."""
+    return {
+        text(net.props.get("name")): [text(get_path(c, "subnet")) for c in items(net.props.get("ipamConfigs"))]
+        for net in of_type(resources, NETWORK)
+    }
+
+
+def _joined(res: Resource) -> set[str]:
+    names = {text(get_path(n, "name")) for n in items(res.props.get("networksAdvanced"))}
+    return names | {text(res.props.get("networkMode"))} - {""}
+
+
+def _service_bouncers(
+    resources: Sequence[PolicyResource], cfg: Traefik, trusted: set[str], config: Mapping[str, Any], report: Report
+) -> None:
+    """A bouncer service behind forward-auth sees Traefik as its peer: it must trust Traefik's network (or it bans
+    nobody) plus exactly the entry points' set (more lets clients pick their address, less bans Cloudflare)."""
+    found = containers(resources)
+    subnets = _subnets(resources)
+    for middleware, address in crowdsec_forward_auths(cfg):
+        host = (urlsplit(address).hostname or "").lower()
+        bouncer = next((c for c in found if host in (c.service, text(c.props.get("hostname")).lower())), None)
+        if bouncer is None:
+            continue  # not deployed by this stack: its settings are not visible here
+        hop = [s for n in sorted(_joined(cfg.resource) & _joined(bouncer)) for s in subnets.get(n, []) if s]
+        value = dict(bouncer.envs).get(BOUNCER_TRUSTED_ENV)
+        if value is None:
+            report(
+                f"the CrowdSec bouncer {bouncer.service} (middleware {middleware}) sets no {BOUNCER_TRUSTED_ENV}, so "
+                f"it believes X-Forwarded-For from anyone (its default 0.0.0.0/0); fix: set it to Traefik's network "
+                f"plus the entry points' trusted ranges",
+                bouncer.urn,
+            )
+            continue
+        ranges = as_list(value)
+        entry = allowlist_entry(config, bouncer.service, at(report, bouncer.urn))
+        extra_allowed = hop + entry_strings(entry, "ranges")
+        got = _canonical(ranges)
+        everywhere = sorted(r for r in ranges if r.strip() in _EVERYWHERE)
+        extra = sorted(r for r in got - trusted if r not in _EVERYWHERE and not _within(r, extra_allowed))
+        missing = sorted(trusted - got)
+        if everywhere:
+            report(
+                f"the CrowdSec bouncer {bouncer.service} trusts X-Forwarded-For from {', '.join(everywhere)}, so any "
+                f"client picks the address it is judged by; fix: list only Traefik's network and the trusted ranges",
+                bouncer.urn,
+            )
+        if extra or missing:
+            report(
+                f"the CrowdSec bouncer {bouncer.service} trusts forwarded headers from a different set than the "
+                f"entry points (besides Traefik's network {', '.join(hop) or 'unknown'}): extra "
+                f"{', '.join(extra) or 'none'}, missing {', '.join(missing) or 'none'}; fix: give "
+                f"{BOUNCER_TRUSTED_ENV} Traefik's network plus exactly the entry points' trustedIPs",
+                bouncer.urn,
+            )
+        if hop and not all(_within(h, ranges) for h in hop):
+            report(
+                f"the CrowdSec bouncer {bouncer.service} does not trust Traefik's network ({', '.join(hop)}), so it "
+                f"takes Traefik for the client and bans nobody; fix: add it to {BOUNCER_TRUSTED_ENV}",
+                bouncer.urn,
+            )
+
+
+def _forwarded_headers(resources: Sequence[PolicyResource], config: Mapping[str, Any], report: Report) -> None:
+    # Traefik alone (not edge_of): Authelia's config, rendered from generated secrets, may be unknown at preview.
+    cfg = next((t for t in map(traefik_of, containers(resources)) if t is not None and t.present), None)
+    if cfg is None:
+        return
+    at_traefik = at(report, cfg.resource.urn)
+    entry = allowlist_entry(config, cfg.resource.service, at_traefik)
+    allowed = [str(r) for r in (config.get("trustedRanges") or [])] + entry_strings(entry, "ranges")
+    trusted = _entry_points_trust(cfg, allowed, at_traefik)
+    _plugin_bouncers(cfg, trusted, at_traefik)
+    # Last: a bouncer's env holds its API key, a generated secret not known at the first preview.
+    _service_bouncers(resources, cfg, trusted, config, report)
+
+
+ms_020 = stack_rule(
     "ms-020-traefik-forwarded-headers",
     "Forwarded headers are trusted only from the configured proxy ranges (Cloudflare's), never insecure or "
     "0.0.0.0/0, and the CrowdSec bouncer trusts the same set (Authelia Traefik guide, CrowdSec bouncer docs).",
     MANDATORY,
-    (CONTAINER,),
     _forwarded_headers,
-    "Set entryPoints.<name>.forwardedHeaders.trustedIPs to Cloudflare's ranges and the bouncer's "
-    "forwardedHeadersTrustedIPs to the same list.",
+    "Set entryPoints.<name>.forwardedHeaders.trustedIPs to Cloudflare's ranges, and the bouncer's trusted proxies "
+    "(plugin forwardedHeadersTrustedIPs, or the bouncer service's TRUSTED_PROXIES plus Traefik's network) to the "
+    "same list.",
     config={
         "trustedRanges": {
             "type": "array",
@@ -220,7 +309,7 @@ ms_020 = resource_rule(
             "default": list(CLOUDFLARE_RANGES),
         },
         "allowlist": allowlist_property(
-            "Extra ranges the ingress may trust, by catalog name of the proxy.",
+            "Extra ranges the ingress (or its bouncer service) may trust, by catalog name.",
             {"ranges": {"type": "array", "items": {"type": "string"}}},
         ),
     },

@@ -16,7 +16,7 @@ import pulumi_random as random
 from components.layer import LayerArgs, ServiceLayer
 from config.settings import OFFSITE_SECRETS
 from config.spec import ServiceSpec, Tier
-from render.backup import BIN_DIR, CONF_DIR, backup_sets, password_env, render_runner_config, runner_packages
+from render.backup import BIN_DIR, CONF_DIR, backup_sets, password_env, render_runner_config
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "backup"
 RUNNER = "backup"
@@ -95,5 +95,5 @@ class BackupTier(ServiceLayer):
             spec,
             files=files,
             secret_env=secret_env,
-            command=["/bin/sh", f"{BIN_DIR}/entrypoint.sh", *runner_packages(settings)],
+            command=["bash", f"{BIN_DIR}/start.sh"],
         )

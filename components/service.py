@@ -9,8 +9,10 @@ no published ports unless the entry is an ingress.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
@@ -20,6 +22,7 @@ from config.settings import GpuKind, Settings
 from config.spec import NetworkName, ServiceSpec
 from config.types import parse_memory_mb
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
 NVIDIA_CAPABILITIES = "compute,video,utility"
 
@@ -104,6 +107,17 @@ def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     return {"devices": [_device(d) for d in gpu.devices] + own, "group_adds": groups}
 
 
+def _build_args(spec: ServiceSpec) -> docker.RemoteImageBuildArgs:
+    context = PROJECT_ROOT / str(spec.image.build)
+    return docker.RemoteImageBuildArgs(
+        context=str(context),
+        dockerfile="Dockerfile",
+        # Rebuild when the Dockerfile changes, not on every run.
+        build_id=hashlib.sha256((context / "Dockerfile").read_bytes()).hexdigest()[:16],
+        labels={"media-server.image": spec.name},
+    )
+
+
 def _healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs | None:
     hc = spec.healthcheck
     if hc is None:
@@ -127,9 +141,16 @@ class ContainerService(pulumi.ComponentResource):
 
         self.image = docker.RemoteImage(
             f"{name}-image",
-            docker.RemoteImageArgs(name=spec.image.reference, keep_locally=True),
+            docker.RemoteImageArgs(
+                name=spec.image.reference,
+                keep_locally=True,
+                build=_build_args(spec) if spec.image.build else None,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # A pulled image runs by its repo digest; a locally built one has none, so it runs by image ID.
+        # Either way an unchanged image leaves the container unchanged.
+        image_ref = self.image.image_id if spec.image.build else self.image.repo_digest
 
         networks = [site.networks[n] for n in spec.networks]
         if args.network_container is not None:
@@ -160,7 +181,7 @@ class ContainerService(pulumi.ComponentResource):
             f"{name}-container",
             docker.ContainerArgs(
                 name=f"{site.prefix}-{spec.name}",
-                image=self.image.repo_digest,
+                image=image_ref,
                 # Docker refuses a hostname for a container living in another's network namespace.
                 hostname=spec.name if args.network_container is None else None,
                 envs=_envs(plain_env(spec, settings), args.secret_env),
@@ -211,5 +232,5 @@ class ContainerService(pulumi.ComponentResource):
             ),
         )
         self.container_name = self.container.name
-        self.image_ref = self.image.repo_digest
+        self.image_ref = image_ref
         self.register_outputs({"containerName": self.container_name, "imageRef": self.image_ref})

@@ -830,13 +830,13 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     # ---------------------------------------------------------------- backup
     ServiceSpec(
-        # No published image bundles restic, a cron, pg_dump 17 and sqlite3: the runner is a pinned Alpine
-        # release whose entrypoint (scripts/backup/entrypoint.sh) installs them from Alpine's signed packages.
-        # Sources are read-only; it writes only the repositories, metrics and its staging area.
+        # No published image bundles restic, a cron, pg_dump 17 and sqlite3: images/backup-runner builds one
+        # on the Docker host from a pinned Alpine release. Sources are read-only; it writes only the
+        # repositories, metrics and its staging area.
         name="backup",
         display_name="Backup runner",
         tier=Tier.BACKUP,
-        image=_img("alpine:3.22.2"),
+        image=ImageRef(repository="media-server/backup-runner", tag="1.0.0", build="images/backup-runner"),
         networks=(A, D),
         mounts=(
             MountSpec(target="/repository", root=StorageRoot.BACKUPS, source="restic", role=MountRole.CACHE),
@@ -847,9 +847,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         ),
         healthcheck=HealthcheckSpec(test=("CMD", "pgrep", "crond"), start_period="300s"),
         memory="1g",
-        # DAC_OVERRIDE: read every app's files whatever their owner; SETUID/SETGID: crond starting jobs;
-        # CHOWN/FOWNER: the package install at start. The read-only mounts keep the sources unwritable.
-        capabilities=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"),
+        # DAC_READ_SEARCH: read every app's files whatever their owner (read only: it grants no write);
+        # SETUID/SETGID: busybox crond sets each job's identity (initgroups) before running it.
+        capabilities=("DAC_READ_SEARCH", "SETGID", "SETUID"),
         read_only_rootfs=False,
     ),
 )

@@ -89,6 +89,12 @@ class ImageRef(_Frozen):
     repository: str = Field(description="Registry and repository, e.g. lscr.io/linuxserver/sonarr.")
     tag: ImageTag = Field(description="Exact version tag; never latest.")
     digest: Digest | None = Field(default=None, description="Optional sha256 digest pinning the tag.")
+    build: str | None = Field(
+        default=None,
+        pattern=r"^images/[a-z0-9-]+$",
+        description="Build context (images/<name>, with a Dockerfile pinning its base) built on the Docker "
+        "host instead of pulled; repository:tag then names the local image.",
+    )
 
     @property
     def reference(self) -> str:

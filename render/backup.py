@@ -305,7 +305,7 @@ class CronJob:
 
     def line(self) -> str:
         argv = ["bash", f"{BIN_DIR}/{self.script}", *self.args]
-        # BASH_ENV: cron starts jobs with an empty environment; the entrypoint saved the container's.
+        # BASH_ENV: cron starts jobs with an empty environment; start.sh saved the container's.
         command = f"BASH_ENV={ENV_FILE} " + " ".join(shlex.quote(a) for a in argv)
         return f"{self.schedule} {command} >/proc/1/fd/1 2>/proc/1/fd/2\n"
 
@@ -327,17 +327,6 @@ def render_crontab(settings: Settings) -> str:
     cron fields and every argument is shell-quoted."""
     header = "# media-server backup runner: generated from the stack's backup settings; do not edit.\n"
     return header + "".join(job.line() for job in render_cron_jobs(settings))
-
-
-def runner_packages(settings: Settings) -> list[str]:
-    """Alpine packages the runner installs at start."""
-    packages = ["bash", "coreutils", "jq", "postgresql17-client", "restic", "sqlite", "tzdata"]
-    kinds = {repo.kind for repo in settings.backup.offsite}
-    if "sftp" in kinds:
-        packages.append("openssh-client")
-    if "rclone" in kinds:
-        packages.append("rclone")
-    return sorted(packages)
 
 
 def render_runner_config(settings: Settings, stack: str, layout: RunnerLayout | None = None) -> dict[str, str]:

@@ -56,7 +56,8 @@ def test_every_container_hardened_and_under_a_component(prod: RunResult) -> None
         assert inputs["restart"] == "unless-stopped" or one_shot, res.name
         assert inputs["logDriver"] == "json-file" and inputs["logOpts"]["max-size"], res.name
         assert inputs["networkMode"] != "bridge" and inputs["networkMode"] != "host", res.name
-        assert "@sha256:" in inputs["image"], res.name  # from the pulled image's repo digest
+        # A pulled image runs by its repo digest, a locally built one by its image ID: never by a moving tag.
+        assert "@sha256:" in inputs["image"] or inputs["image"].startswith("sha256:"), res.name
 
 
 def test_containers_wait_for_host_preparation(prod: RunResult) -> None:
@@ -136,3 +137,25 @@ def test_two_runs_render_identically(run_site) -> None:  # type: ignore[no-untyp
     first = to_json(run_site(minimal_config()))
     second = to_json(run_site(minimal_config()))
     assert first == second
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def test_uploads_land_where_docker_can_write_them(prod: RunResult) -> None:
+    """Docker refuses to copy into a read-only root filesystem or a read-only mount: every uploaded file of a
+    read-only container must land in a writable bind mount, and none in a read-only one."""
+    from tests.edge_support import unwrap, uploads
+
+    checked = 0
+    for name, res in containers(prod).items():
+        volumes = [(v["containerPath"], v.get("readOnly", False)) for v in unwrap(res.inputs.get("volumes")) or []]
+        for path in uploads(res):
+            mounts = sorted((m for m in volumes if _inside(path, m[0])), key=lambda m: len(m[0]))
+            innermost = mounts[-1] if mounts else None
+            assert innermost is None or not innermost[1], f"{name}: {path} is under the read-only mount {innermost}"
+            if res.inputs.get("readOnly"):
+                assert innermost is not None, f"{name}: {path} is on its read-only root filesystem"
+            checked += 1
+    assert checked > 20

@@ -263,11 +263,6 @@ class CloudflareSettings(Section):
         description="Per-app proxy override (orange cloud). Default: proxied, except apps that stream video or "
         "large media, which are DNS-only.",
     )
-    video_terms_acknowledged: bool = Field(
-        default=False,
-        description="Set true to proxy a streaming app through Cloudflare after reading its terms on serving video "
-        "through the CDN (see README).",
-    )
     block_countries: list[str] = Field(
         default_factory=list, description="ISO 3166 alpha-2 codes whose requests the WAF blocks (T1 = Tor)."
     )
@@ -1095,16 +1090,17 @@ class Settings(Section):
                 for spec in self.enabled_services()
                 if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
             )
-            if streaming and not cloudflare.video_terms_acknowledged:
-                why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
-                problems.append(
-                    (
-                        ("cloudflare", "videoTermsAcknowledged"),
-                        False,
-                        f"{', '.join(streaming)} stream media and would be proxied ({why}); read Cloudflare's "
-                        "terms on serving video (README) and set this to true, or keep them DNS-only",
+            why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
+            for name in streaming:
+                if name not in self.policy.acknowledge_proxied_media:
+                    problems.append(
+                        (
+                            ("policy", "acknowledgeProxiedMedia", name),
+                            None,
+                            f"{name} streams media and would be proxied ({why}); read Cloudflare's terms on serving "
+                            "video (README) and give the reason the site accepts it here, or keep it DNS-only",
+                        )
                     )
-                )
         if self.is_enabled("wireguard") and not (self.edge.wireguard.endpoint or cloudflare.public_address):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")

@@ -19,6 +19,8 @@ RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 RULESET = "cloudflare:index/ruleset:Ruleset"
 SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 SECRETS = PROD_SECRETS
+REASON = "private family server; the account owner accepts Cloudflare's terms on video"
+ACKNOWLEDGED_MEDIA = {app: REASON for app in ("jellyfin", "navidrome", "audiobookshelf", "immich-server")}
 
 
 def _records(result: RunResult) -> dict[str, dict[str, Any]]:
@@ -28,7 +30,8 @@ def _records(result: RunResult) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def tunnel() -> RunResult:
     raw = stack_raw("prod")
-    raw["cloudflare"] = {**raw["cloudflare"], "mode": "tunnel", "videoTermsAcknowledged": True}
+    raw["cloudflare"] = {**raw["cloudflare"], "mode": "tunnel"}
+    raw["policy"] = {"acknowledgeProxiedMedia": ACKNOWLEDGED_MEDIA}
     result = run_program(as_stack(raw, name="tunnel", secrets=SECRETS))
     assert result.ok, result.problems
     return result
@@ -126,7 +129,7 @@ def test_tunnel_mode_opens_no_web_port(tunnel: RunResult) -> None:
         ({"blockCountries": ["XY"]}, "cloudflare.blockCountries", "'XY' is not an ISO 3166 alpha-2 country code"),
         ({"challengeCountries": ["de"]}, "cloudflare.challengeCountries", "'de' is not an ISO 3166 alpha-2"),
         ({"mode": "tunnel", "accountId": None}, "cloudflare.accountId", "tunnel mode creates a Cloudflare Tunnel"),
-        ({"proxied": {"jellyfin": True}}, "cloudflare.videoTermsAcknowledged", "jellyfin stream media"),
+        ({"proxied": {"jellyfin": True}}, "policy.acknowledgeProxiedMedia.jellyfin", "jellyfin streams media"),
         ({"publicAddress": None}, "cloudflare.publicAddress", "dns mode points records at the host"),
     ],
 )
@@ -143,6 +146,8 @@ def test_bad_cloudflare_input(cloudflare: dict[str, Any], key: str, message: str
 def test_proxying_a_streaming_app_with_acknowledgement() -> None:
     prod = stack_raw("prod")["cloudflare"]
     settings = stack_settings(
-        "prod", cloudflare={**prod, "proxied": {"jellyfin": True}, "videoTermsAcknowledged": True}
+        "prod",
+        cloudflare={**prod, "proxied": {"jellyfin": True}},
+        policy={"acknowledgeProxiedMedia": {"jellyfin": REASON}},
     )
     assert settings.cloudflare_proxied(settings.service("jellyfin")) is True

@@ -107,7 +107,16 @@ def test_forwarded_headers_trusted_only_from_cloudflare() -> None:
         assert dev["entryPoints"][entry]["forwardedHeaders"] == {"trustedIPs": []}
         assert "insecure" not in prod["entryPoints"][entry]["forwardedHeaders"]
     assert "0.0.0.0/0" not in cloudflare_ranges()
-    tunnel = stack_settings("prod", cloudflare={**_prod_cloudflare(), "mode": "tunnel", "videoTermsAcknowledged": True})
+    reason = "private family server; the account owner accepts Cloudflare's terms on video"
+    tunnel = stack_settings(
+        "prod",
+        cloudflare={**_prod_cloudflare(), "mode": "tunnel"},
+        policy={
+            "acknowledgeProxiedMedia": {
+                app: reason for app in ("jellyfin", "navidrome", "audiobookshelf", "immich-server")
+            }
+        },
+    )
     assert traefik.trusted_proxies(tunnel) == ["10.10.0.0/24"]
 
 

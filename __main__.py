@@ -6,6 +6,8 @@ layers are composed in dependency order; only secrets leave as secrets.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pulumi
 
 from components.auth import AuthLayer
@@ -21,6 +23,8 @@ from components.secrets import SiteSecrets, SiteSecretsArgs
 from components.service import SiteContext
 from config.layout import directory_tree
 from config.stack import load_site
+
+Layer = TypeVar("Layer", bound=ServiceLayer)
 
 site = load_site()  # raises SettingsError listing every problem; nothing is registered before this
 settings = site.settings
@@ -73,32 +77,35 @@ for layer_type, tier_on in (
     peers.update(layer.services)
     layers.append(layer)
 
+
+def composed(kind: type[Layer]) -> Layer | None:
+    return next((layer for layer in layers if isinstance(layer, kind)), None)
+
+
+# ---------------------------------------------------------------- exports (secrets only as secrets)
 pulumi.export("dockerHost", host.docker_host)
 pulumi.export("networks", networks.names)
 pulumi.export(
     "urls",
     {spec.name: settings.url(spec) for spec in settings.enabled_services() if spec.name in peers and spec.subdomain},
 )
-for composed in layers:
-    if isinstance(composed, BackupTier):
-        # Every backup is encrypted with it: README says to keep a copy outside the server.
-        pulumi.export("backupRepositoryPassword", pulumi.Output.secret(composed.repository_password))
 pulumi.export(
     "generatedSecrets",
     pulumi.Output.secret({"postgresSuperuser": generated.postgres_superuser, "redis": generated.redis_password}),
 )
-monitoring = next((layer for layer in layers if isinstance(layer, MonitoringTier)), None)
-if monitoring is not None:
+if (proxy := composed(ProxyLayer)) is not None:
+    pulumi.export("routes", proxy.routes)
+    if proxy.wireguard_password is not None:
+        pulumi.export("wireguardAdminPassword", pulumi.Output.secret(proxy.wireguard_password))
+if (auth := composed(AuthLayer)) is not None:
+    pulumi.export("autheliaUsers", auth.user_passwords)
+if (monitoring := composed(MonitoringTier)) is not None:
     pulumi.export(
         "monitoring",
         {"scrapeTargets": monitoring.scrape_targets, "probes": monitoring.probes, "alertRules": monitoring.alert_rules},
     )
     if monitoring.grafana_admin_password is not None:
         pulumi.export("grafanaAdminPassword", pulumi.Output.secret(monitoring.grafana_admin_password))
-for deployed in layers:
-    if isinstance(deployed, ProxyLayer):
-        pulumi.export("routes", deployed.routes)
-        if deployed.wireguard_password is not None:
-            pulumi.export("wireguardAdminPassword", pulumi.Output.secret(deployed.wireguard_password))
-    if isinstance(deployed, AuthLayer):
-        pulumi.export("autheliaUsers", deployed.user_passwords)
+if (backup := composed(BackupTier)) is not None:
+    # Every backup is encrypted with it: README says to keep a copy outside the server.
+    pulumi.export("backupRepositoryPassword", pulumi.Output.secret(backup.repository_password))

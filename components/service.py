@@ -138,6 +138,15 @@ class ContainerService(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:app:ContainerService", name, None, opts)
         spec, site, settings = args.spec, args.site, args.site.settings
+        if args.files and spec.read_only_rootfs:
+            # pulumi-docker copies uploads by extracting a tar at "/", which Docker refuses for a read-only
+            # root filesystem ("container rootfs is marked read-only") even when every file lands in a
+            # writable bind mount: the catalog entry must say so, or `pulumi up` fails at create.
+            raise ValueError(
+                f"{spec.name}: the catalog entry has a read-only root filesystem but receives files "
+                f"({', '.join(sorted(args.files))}); Docker copies uploads through the root filesystem, "
+                "so set read_only_rootfs=False on the entry"
+            )
 
         self.image = docker.RemoteImage(
             f"{name}-image",

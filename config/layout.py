@@ -21,6 +21,10 @@ class Directory:
     gid: int
 
 
+BACKUP_METRICS = "metrics"
+"""<backupRoot>/metrics: the backup runner's textfile metrics, read by node-exporter."""
+
+
 def host_path(settings: Settings, spec: ServiceSpec, mount: MountSpec) -> str:
     paths = settings.paths
     if mount.root is StorageRoot.TRANSCODE and paths.transcode_path is None:
@@ -79,6 +83,11 @@ def directory_tree(settings: Settings) -> list[Directory]:
                 add(parent, "0750")
             if mount.root is StorageRoot.LOGS:
                 add(str(PurePosixPath(paths.cache_root) / "logs"), "0750")
+            if mount.root is StorageRoot.BACKUPS:
+                # The runner is root without DAC_OVERRIDE: it can write only what root owns. Its repository
+                # and staging stay private; the metrics must be readable by node-exporter (nobody).
+                add(path, "0755" if mount.source == BACKUP_METRICS else "0700", 0, 0)
+                continue
             add(path, "0750")
     if paths.transcode_path:
         add(paths.transcode_path, "0750")

@@ -15,6 +15,8 @@ declare -A tools=(
   [wget]=wget
   [openssl]=openssl
   [jq]=jq
+  [dockerd]=docker.io
+  [busybox]=busybox-static
 )
 
 missing=()

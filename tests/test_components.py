@@ -45,7 +45,7 @@ def test_container_uses_repo_digest_and_explicit_network_mode() -> pulumi.Output
 @pulumi.runtime.test
 def test_read_only_rootfs_gets_tmp_scratch() -> pulumi.Output[None]:
     site, _ = _site()
-    svc = ContainerService("prometheus", ContainerServiceArgs(spec=CATALOG["prometheus"], site=site))
+    svc = ContainerService("navidrome", ContainerServiceArgs(spec=CATALOG["navidrome"], site=site))
 
     def check(args: list[object]) -> None:
         read_only, tmpfs, user = args
@@ -54,6 +54,13 @@ def test_read_only_rootfs_gets_tmp_scratch() -> pulumi.Output[None]:
         assert user == "1000:1000"
 
     return pulumi.Output.all(svc.container.read_only, svc.container.tmpfs, svc.container.user).apply(check)
+
+
+def test_read_only_entry_cannot_receive_files() -> None:
+    # pulumi-docker extracts uploads at "/", which Docker refuses on a read-only root filesystem.
+    site, _ = _site()
+    with pytest.raises(ValueError, match="navidrome: the catalog entry has a read-only root filesystem"):
+        ContainerService("navidrome", ContainerServiceArgs(spec=CATALOG["navidrome"], site=site, files={"/a": "x"}))
 
 
 @pulumi.runtime.test

@@ -60,6 +60,9 @@ def test_prepare_over_ssh_is_idempotent(tmp_path: Path) -> None:
     assert tree_after_first["data/media/movies"] == (1234, 2345, "0o2775")
     assert tree_after_first["data/torrents/movies"] == (1234, 2345, "0o2775")
     assert tree_after_first["srv/backups"] == (0, 0, "0o700")
+    # The runner (root without DAC_OVERRIDE) writes here; node-exporter (nobody) reads the metrics.
+    assert tree_after_first["srv/backups/restic"] == (0, 0, "0o700")
+    assert tree_after_first["srv/backups/metrics"] == (0, 0, "0o755")
 
 
 def test_prepare_repairs_drifted_mode_and_owner(tmp_path: Path) -> None:

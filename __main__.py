@@ -99,6 +99,11 @@ if (proxy := composed(ProxyLayer)) is not None:
         pulumi.export("wireguardAdminPassword", pulumi.Output.secret(proxy.wireguard_password))
 if (auth := composed(AuthLayer)) is not None:
     pulumi.export("autheliaUsers", auth.user_passwords)
+    # Apps configured in their own UI (Immich's OAuth settings) take their client secret from here.
+    pulumi.export(
+        "oidcClientSecrets",
+        pulumi.Output.secret({app: client.result for app, client in sorted(generated.oidc_clients.items())}),
+    )
 if (monitoring := composed(MonitoringTier)) is not None:
     pulumi.export(
         "monitoring",

@@ -1,4 +1,4 @@
-"""The four bridge networks; the data network is internal (no route out)."""
+"""The bridge networks; data and socket are internal (no route out)."""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ class NetworkSettings(Section):
 
 
 class TierSettings(Section):
-    """Which tiers are deployed. Data services and auth follow from what needs them."""
+    """Which tiers are deployed. Data services are always on; auth (Authelia) comes with the edge tier."""
 
     edge: bool = Field(default=True, description="Traefik, CrowdSec, Authelia (and Cloudflare when enabled).")
     media: bool = Field(default=True, description="Media servers, content managers, downloads, dashboard.")
@@ -784,9 +784,6 @@ class AlertSettings(Section):
         return needed
 
 
-BACKUP_SET = r"^[a-z][a-z0-9_-]{0,39}$"
-
-
 class AlertThresholds(Section):
     """When the alert rules fire."""
 
@@ -808,6 +805,12 @@ class AlertThresholds(Section):
     security_window: PromDuration = Field(default="15m", description="Window for the security surge alerts.")
 
 
+def _backup_set(name: str) -> str:
+    if name not in BACKUP_SETS:
+        raise ValueError("not a backup set; expected one of: " + ", ".join(BACKUP_SETS))
+    return name
+
+
 class MonitoringSettings(Section):
     """Metrics, logs and dashboards: scrape cadence, retention and alert thresholds."""
 
@@ -820,8 +823,14 @@ class MonitoringSettings(Section):
         default="31d", description="Loki keeps logs this long (a whole number of days)."
     )
     thresholds: AlertThresholds = Field(default_factory=AlertThresholds, description="Alert thresholds.")
-    backup_max_age: dict[Annotated[str, Field(pattern=BACKUP_SET)], PromDuration] = Field(
-        default_factory=lambda: {"databases": "2h", "config": "26h", "metadata": "26h", "photos": "26h", "media": "8d"},
+    backup_max_age: dict[Annotated[str, AfterValidator(_backup_set)], PromDuration] = Field(
+        default_factory=lambda: {
+            "databases": "2h",
+            "config": "26h",
+            "metadata": "26h",
+            "originals": "26h",
+            "media": "8d",
+        },
         description="Allowed age of the last successful backup, per backup set.",
     )
     backup_max_age_default: PromDuration = Field(default="26h", description="Allowed age for any other backup set.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from offline.recorder import Recorded, Secret
 from offline.runner import ROOT, RunResult
 from tests.conftest import containers
 
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMAS = Path(os.environ.get("MEDIA_SERVER_SCHEMAS", ROOT.parent / "shared" / "schemas"))
+"""The published schemas (test data beside the repository; CI elsewhere points MEDIA_SERVER_SCHEMAS at a copy)."""
 
 
 def stack_settings(stack: str, **overrides: Any) -> Settings:

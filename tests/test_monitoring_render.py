@@ -68,11 +68,11 @@ def test_thresholds_come_from_settings() -> None:
 
 
 def test_backup_age_is_per_set() -> None:
-    expr = backup_age_expr({"databases": "2h", "config": "26h", "photos": "26h", "media": "8d"}, "26h")
+    expr = backup_age_expr({"databases": "2h", "config": "26h", "originals": "26h", "media": "8d"}, "26h")
     assert '{set="databases"}) > 7200' in expr
-    assert '{set=~"config|photos"}) > 93600' in expr
+    assert '{set=~"config|originals"}) > 93600' in expr
     assert '{set="media"}) > 691200' in expr
-    assert '{set!~"config|databases|media|photos"}) > 93600' in expr
+    assert '{set!~"config|databases|media|originals"}) > 93600' in expr
 
 
 def test_rules_follow_what_is_deployed() -> None:

@@ -61,7 +61,7 @@ def only_problem(**overrides: Any) -> str:
         (
             {"monitoring": {"backupMaxAge": {"Data Bases": "2h"}}},
             "media-server:monitoring.backupMaxAge.Data Bases",
-            r"should match pattern",
+            r"not a backup set; expected one of: databases, config",
         ),
         (
             {"monitoring": {"thresholds": {"diskPercent": 100}}},
@@ -176,3 +176,15 @@ def test_durations(text: str, seconds: float) -> None:
 def test_duration_refuses_garbage() -> None:
     with pytest.raises(ValueError, match="not a duration"):
         duration_seconds("1x")
+
+
+def test_backup_max_age_names_only_real_backup_sets() -> None:
+    from config.problems import SettingsError
+    from config.stack import parse_settings
+    from tests.conftest import minimal_config
+
+    with pytest.raises(SettingsError) as info:
+        parse_settings(minimal_config(monitoring={"backupMaxAge": {"photos": "26h"}}))
+    (problem,) = info.value.problems
+    assert problem.key == "media-server:monitoring.backupMaxAge.photos"
+    assert "not a backup set; expected one of: databases, config, metadata, originals, media" in problem.message

@@ -67,7 +67,6 @@ def directory_tree(settings: Settings) -> list[Directory]:
 
     add(paths.config_root, "0750")
     add(paths.cache_root, "0750")
-    add(paths.backup_root, "0700", 0, 0)
     for path in data_tree(settings):
         add(path, group_dir)
     for spec in settings.enabled_services():
@@ -86,6 +85,7 @@ def directory_tree(settings: Settings) -> list[Directory]:
             if mount.root is StorageRoot.BACKUPS:
                 # The runner is root without DAC_OVERRIDE: it can write only what root owns. Its repository
                 # and staging stay private; the metrics must be readable by node-exporter (nobody).
+                add(paths.backup_root, "0700", 0, 0)
                 add(path, "0755" if mount.source == BACKUP_METRICS else "0700", 0, 0)
                 continue
             add(path, "0750")

@@ -82,6 +82,13 @@ class HostSettings(Section):
         default="unix:///var/run/docker.sock", pattern=r"^unix:///", description="Docker socket in local mode."
     )
     use_sudo: bool = Field(default=True, description="Run host preparation with sudo -n (ssh mode, non-root user).")
+    cpus: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="The host's CPU cores. Docker refuses a CPU limit above them, so catalog limits are capped at "
+        "this and an explicit services.<name>.cpus above it is refused. Unset: limits are used as they are.",
+    )
 
     @model_validator(mode="after")
     def _address_for_ssh(self) -> HostSettings:
@@ -1050,6 +1057,16 @@ class Settings(Section):
     @model_validator(mode="after")
     def _site_checks(self) -> Settings:
         problems: list[ProblemSpec] = []
+        cores = self.host.cpus
+        for name, override in self.services.items():
+            if cores and override.cpus and override.cpus > cores:
+                problems.append(
+                    (
+                        ("services", name, "cpus"),
+                        override.cpus,
+                        f"above the host's {cores} cores (host.cpus); Docker refuses such a limit",
+                    )
+                )
         seen: dict[str, str] = {}
         for spec in self.enabled_services():
             if spec.subdomain is None:
@@ -1139,7 +1156,12 @@ class Settings(Section):
         return bool(getattr(self.tiers, tier.value))
 
     def service(self, name: str) -> ServiceSpec:
-        """The catalog entry with this site's overrides applied."""
+        """The catalog entry with this site's overrides applied (and its CPU limit capped at the host's cores)."""
+        spec = self._service(name)
+        cores = self.host.cpus
+        return spec.model_copy(update={"cpus": float(cores)}) if cores and spec.cpus > cores else spec
+
+    def _service(self, name: str) -> ServiceSpec:
         spec = CATALOG[name]
         override = self.services.get(name)
         if override is None:

@@ -151,3 +151,14 @@ def test_memory_parses_units() -> None:
     assert parse_memory_mb("1.5G") == 1536
     with pytest.raises(ValueError, match="below Docker's minimum"):
         parse_memory_mb("1k")
+
+
+def test_cpu_limits_capped_at_the_hosts_cores() -> None:
+    settings = parse_settings(minimal_config(host={"mode": "local", "cpus": 2}))
+    assert settings.service("jellyfin").cpus == 2.0  # the catalog asks for 4
+    assert settings.service("sonarr").cpus == 1.0
+    problem = only_problem(host={"mode": "local", "cpus": 2}, services={"jellyfin": {"cpus": 3}})
+    assert problem == (
+        "media-server:services.jellyfin.cpus: above the host's 2 cores (host.cpus); Docker refuses such a limit "
+        "(got 3.0)"
+    )

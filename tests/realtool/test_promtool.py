@@ -40,7 +40,7 @@ SITES = {
                 "failedLogins": 4,
                 "securityWindow": "30m",
             },
-            "backupMaxAge": {"databases": "1h", "media": "14d", "music": "3d"},
+            "backupMaxAge": {"databases": "1h", "media": "14d", "originals": "3d"},
             "backupMaxAgeDefault": "2d",
         }
     ),

@@ -45,7 +45,13 @@ networks = BridgeNetworks(
     ),
     opts=on_host,
 )
-context = SiteContext(settings=settings, stack=stack, networks=networks.by_name, ready=[host.prepared])
+context = SiteContext(
+    settings=settings,
+    stack=stack,
+    networks=networks.by_name,
+    ready=[host.prepared],
+    private_key=site.secret("sshPrivateKey"),
+)
 
 generated = SiteSecrets("secrets", SiteSecretsArgs(settings=settings))
 data = DataTier("data", LayerArgs(site=context, generated=generated, config_secrets=site.secrets), opts=on_host)

@@ -24,12 +24,51 @@ class RemoteHostArgs:
     private_key: pulumi.Input[str] | None = None
 
 
-def prepare_command(host: HostSettings, script: str) -> str:
-    """The shell command run on the host: the script text itself, fed the manifest on stdin."""
-    invocation = f"bash -c {shlex.quote(script)} prepare-host"
+def script_command(host: HostSettings, script: str, name: str = "prepare-host") -> str:
+    """The shell command run on the host: the script text itself (its input comes on stdin), with sudo
+    for a non-root SSH user."""
+    invocation = f"bash -c {shlex.quote(script)} {name}"
     if host.mode == "ssh" and host.use_sudo and host.user != "root":
         return f"sudo -n {invocation}"
     return invocation
+
+
+def prepare_command(host: HostSettings, script: str) -> str:
+    return script_command(host, script, "prepare-host")
+
+
+def run_on_host(
+    name: str,
+    host: HostSettings,
+    private_key: pulumi.Input[str] | None,
+    create: str,
+    stdin: pulumi.Input[str],
+    triggers: list[pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Resource:
+    """A command on the Docker host: over SSH (pulumi-command remote) or, in local mode, here."""
+    if host.mode == "ssh":
+        connection = command.remote.ConnectionArgs(
+            host=host.address or "",
+            port=host.port,
+            user=host.user,
+            private_key=private_key if host.auth == "key" else None,
+            host_key=host.host_key,
+        )
+        return command.remote.Command(
+            name,
+            command.remote.CommandArgs(
+                connection=connection, create=create, update=create, stdin=stdin, triggers=triggers
+            ),
+            opts=opts,
+        )
+    return command.local.Command(
+        name,
+        command.local.CommandArgs(
+            create=create, update=create, stdin=stdin, triggers=triggers, interpreter=["/bin/sh", "-c"]
+        ),
+        opts=opts,
+    )
 
 
 class RemoteHost(pulumi.ComponentResource):
@@ -53,30 +92,16 @@ class RemoteHost(pulumi.ComponentResource):
         manifest = render_manifest(args.directories)
         create = prepare_command(host, script)
         # Re-run when the script or the tree changes; the script is idempotent either way.
-        triggers = [hashlib.sha256((script + manifest).encode()).hexdigest()]
-        if host.mode == "ssh":
-            connection = command.remote.ConnectionArgs(
-                host=host.address or "",
-                port=host.port,
-                user=host.user,
-                private_key=args.private_key if host.auth == "key" else None,
-                host_key=host.host_key,
-            )
-            self.prepared = command.remote.Command(
-                f"{name}-prepare",
-                command.remote.CommandArgs(
-                    connection=connection, create=create, update=create, stdin=manifest, triggers=triggers
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        else:
-            self.prepared = command.local.Command(
-                f"{name}-prepare",
-                command.local.CommandArgs(
-                    create=create, update=create, stdin=manifest, triggers=triggers, interpreter=["/bin/sh", "-c"]
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        triggers: list[pulumi.Input[str]] = [hashlib.sha256((script + manifest).encode()).hexdigest()]
+        self.prepared = run_on_host(
+            f"{name}-prepare",
+            host,
+            args.private_key,
+            create,
+            manifest,
+            triggers,
+            pulumi.ResourceOptions(parent=self),
+        )
 
         self.docker_host = pulumi.Output.from_input(host.docker_host)
         self.register_outputs({"dockerHost": self.docker_host})

@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from components.files import HostFiles, HostFilesArgs
 from config.layout import host_path
 from config.settings import GpuKind, Settings
 from config.spec import NetworkName, ServiceSpec
@@ -35,6 +36,8 @@ class SiteContext:
     stack: str
     networks: Mapping[NetworkName, docker.Network]
     ready: Sequence[pulumi.Resource] = ()
+    private_key: pulumi.Input[str] | None = None
+    """For commands on the host (written files) over SSH with host.auth key."""
 
     @property
     def prefix(self) -> str:
@@ -138,15 +141,6 @@ class ContainerService(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContainerServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:app:ContainerService", name, None, opts)
         spec, site, settings = args.spec, args.site, args.site.settings
-        if args.files and spec.read_only_rootfs:
-            # pulumi-docker copies uploads by extracting a tar at "/", which Docker refuses for a read-only
-            # root filesystem ("container rootfs is marked read-only") even when every file lands in a
-            # writable bind mount: the catalog entry must say so, or `pulumi up` fails at create.
-            raise ValueError(
-                f"{spec.name}: the catalog entry has a read-only root filesystem but receives files "
-                f"({', '.join(sorted(args.files))}); Docker copies uploads through the root filesystem, "
-                "so set read_only_rootfs=False on the entry"
-            )
 
         self.image = docker.RemoteImage(
             f"{name}-image",
@@ -181,9 +175,25 @@ class ContainerService(pulumi.ComponentResource):
             tmpfs["/tmp"] = "rw,noexec,nosuid,size=64m"
 
         user = f"{settings.puid}:{settings.pgid}" if spec.run_as_site_user else spec.user
-        uploads = [
-            docker.ContainerUploadArgs(file=path, content=content) for path, content in sorted(args.files.items())
-        ]
+        # pulumi-docker copies uploads by extracting a tar at "/", which Docker refuses on a read-only root
+        # filesystem ("container rootfs is marked read-only"): such a container's files are written on the
+        # host into its bind mounts instead, and a change to them replaces the container all the same.
+        self.files: HostFiles | None = None
+        after: list[pulumi.Resource] = list(site.ready)
+        replace_when: pulumi.Input[str] | None = None
+        uploads: list[docker.ContainerUploadArgs] = []
+        if args.files and spec.read_only_rootfs:
+            self.files = HostFiles(
+                f"{name}-files",
+                HostFilesArgs(spec=spec, settings=settings, files=args.files, private_key=site.private_key),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(site.ready)),
+            )
+            after.append(self.files.written)
+            replace_when = self.files.digest
+        else:
+            uploads = [
+                docker.ContainerUploadArgs(file=path, content=content) for path, content in sorted(args.files.items())
+            ]
         restart_policy = spec.restart
 
         self.container = docker.Container(
@@ -233,7 +243,8 @@ class ContainerService(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=list(site.ready),
+                depends_on=after,
+                replacement_trigger=replace_when,
                 # Container names are unique per host: the old one must go before the new one starts.
                 delete_before_replace=True,
                 # Tells the engine (and the policy pack, which sees no secretness) that envs holds secrets.

@@ -120,8 +120,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         published=(PublishedPort(internal=80, external=80), PublishedPort(internal=443, external=443)),
         metrics=MetricsSpec(port=8082),
         dashboard=DashboardTile(group="Administration", icon="traefik.png", description="Reverse proxy"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="crowdsec",
@@ -208,8 +206,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         restart="on-failure",
         enabled_by_default=False,
         depends_on=("wireguard",),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     # ---------------------------------------------------------------- auth
     ServiceSpec(
@@ -231,8 +227,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="postgres", name="authelia", server="postgres"),),
         depends_on=("postgres", "redis"),
         dashboard=DashboardTile(group="Administration", icon="authelia.png", description="Single sign-on"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="lldap",
@@ -252,8 +246,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         enabled_by_default=False,
         databases=(DatabaseSpec(engine="sqlite", name="users.db"),),
         dashboard=DashboardTile(group="Administration", icon="lldap.png", description="User directory"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     # ---------------------------------------------------------------- data
     ServiceSpec(
@@ -272,8 +264,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         cpus=2.0,
         shm_size="128m",
         tmpfs={"/var/run/postgresql": "rw,noexec,nosuid,size=16m"},
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="redis",
@@ -600,8 +590,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         healthcheck=_http_check(3000, "/api/healthcheck"),
         memory="256m",
         tmpfs={"/app/.next/cache": "rw,noexec,nosuid,size=64m", "/tmp": "rw,noexec,nosuid,size=16m"},
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     # ---------------------------------------------------------------- monitoring
     ServiceSpec(
@@ -619,8 +607,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="1g",
         metrics=MetricsSpec(port=9090),
         dashboard=DashboardTile(group="Monitoring", icon="prometheus.png", description="Metrics"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="alertmanager",
@@ -637,8 +623,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="128m",
         metrics=MetricsSpec(port=9093),
         dashboard=DashboardTile(group="Monitoring", icon="alertmanager.png", description="Alert routing"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="grafana",
@@ -659,8 +643,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="sqlite", name="data/grafana.db"),),
         backup_exclude=("data/png/**", "data/csv/**"),
         dashboard=DashboardTile(group="Monitoring", icon="grafana.png", description="Dashboards"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="loki",
@@ -674,8 +656,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="512m",
         metrics=MetricsSpec(port=3100),
         command=("-config.file=/etc/loki/loki.yaml",),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="alloy",
@@ -709,8 +689,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="256m",
         metrics=MetricsSpec(port=12345),
         depends_on=("socket-proxy", "loki"),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="node-exporter",
@@ -801,8 +779,6 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         memory="64m",
         cpus=0.5,
         metrics=MetricsSpec(port=9115),
-        # Receives generated files as uploads, which Docker copies in through the root filesystem.
-        read_only_rootfs=False,
     ),
     ServiceSpec(
         name="postgres-exporter",

@@ -63,6 +63,8 @@ class Recorded:
     inputs: dict[str, Any]
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    host_files: Any = None
+    """For a container: the `uploads`-shaped list of files written on the host for it (HostFiles), if any."""
 
 
 class EngineMocks(Mocks):

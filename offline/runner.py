@@ -39,6 +39,18 @@ class RunResult:
         return {r.urn: r for r in self.resources}
 
 
+HOST_FILES = "media-server:app:HostFiles"
+CONTAINER = "docker:index/container:Container"
+
+
+def _attach_host_files(resources: list[Recorded]) -> None:
+    """Give each container the files written on the host for it: the HostFiles beside it under its ContainerService."""
+    written = {r.parent: r.inputs.get("uploads") for r in resources if r.type == HOST_FILES}
+    for res in resources:
+        if res.type == CONTAINER and res.parent in written:
+            res.host_files = written[res.parent]
+
+
 def run_program(stack: StackConfig, preview: bool = False, program: Path = PROGRAM) -> RunResult:
     """Execute the real program against mocks. Settings errors come back as problems, not exceptions."""
     mocks = EngineMocks()
@@ -59,5 +71,6 @@ def run_program(stack: StackConfig, preview: bool = False, program: Path = PROGR
     except SettingsError as exc:
         result.problems = list(exc.problems)
     result.resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
+    _attach_host_files(result.resources)
     result.exports = monitor.stack_outputs
     return result

@@ -53,8 +53,10 @@ def unwrap(value: Any) -> Any:
 
 
 def uploads(res: Recorded) -> dict[str, str]:
-    """Container path -> content of every file uploaded into the container."""
-    return {item["file"]: item["content"] for item in unwrap(res.inputs.get("uploads")) or []}
+    """Container path -> content of every file the container receives: its uploads, and the files written on the
+    host into its bind mounts (HostFiles, for a read-only root filesystem)."""
+    delivered = [*(unwrap(res.inputs.get("uploads")) or []), *(unwrap(res.host_files) or [])]
+    return {item["file"]: item["content"] for item in delivered}
 
 
 def env(res: Recorded) -> dict[str, str]:

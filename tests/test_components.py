@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import tarfile
+
 import pulumi
 import pulumi_docker as docker
 import pytest
@@ -56,11 +60,37 @@ def test_read_only_rootfs_gets_tmp_scratch() -> pulumi.Output[None]:
     return pulumi.Output.all(svc.container.read_only, svc.container.tmpfs, svc.container.user).apply(check)
 
 
-def test_read_only_entry_cannot_receive_files() -> None:
+@pulumi.runtime.test
+def test_read_only_entry_gets_its_files_written_on_the_host() -> pulumi.Output[None]:
     # pulumi-docker extracts uploads at "/", which Docker refuses on a read-only root filesystem.
     site, _ = _site()
-    with pytest.raises(ValueError, match="navidrome: the catalog entry has a read-only root filesystem"):
-        ContainerService("navidrome", ContainerServiceArgs(spec=CATALOG["navidrome"], site=site, files={"/a": "x"}))
+    svc = ContainerService(
+        "prometheus",
+        ContainerServiceArgs(spec=CATALOG["prometheus"], site=site, files={"/etc/prometheus/prometheus.yml": "x: 1\n"}),
+    )
+    assert svc.files is not None
+
+    def check(args: list[object]) -> None:
+        uploads, read_only, encoded = args
+        assert uploads is None and read_only is True
+        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(str(encoded)))) as tar:
+            (member,) = tar.getmembers()
+            assert member.name == "opt/mediaserver/prometheus/config/prometheus.yml"
+            assert (member.uid, member.gid, member.mode) == (1000, 1000, 0o640)
+
+    return pulumi.Output.all(
+        svc.container.uploads,
+        svc.container.read_only,
+        svc.files.written.stdin,  # type: ignore[attr-defined]
+    ).apply(check)
+
+
+def test_a_file_outside_the_mounts_of_a_read_only_entry_is_refused() -> None:
+    site, _ = _site()
+    with pytest.raises(ValueError, match=r"navidrome: /etc/navidrome.toml is in no bind mount"):
+        ContainerService(
+            "navidrome", ContainerServiceArgs(spec=CATALOG["navidrome"], site=site, files={"/etc/navidrome.toml": "x"})
+        )
 
 
 @pulumi.runtime.test
@@ -96,13 +126,13 @@ def test_intel_gpu_gets_dri_and_groups() -> pulumi.Output[None]:
 def test_file_upload_is_an_input_of_that_container_only() -> pulumi.Output[None]:
     site, _ = _site()
     svc = ContainerService(
-        "traefik", ContainerServiceArgs(spec=CATALOG["traefik"], site=site, files={"/etc/traefik/a.yml": "x: 1\n"})
+        "sonarr", ContainerServiceArgs(spec=CATALOG["sonarr"], site=site, files={"/config/a.yml": "x: 1\n"})
     )
     other = ContainerService("radarr", ContainerServiceArgs(spec=CATALOG["radarr"], site=site))
 
     def check(args: list[object]) -> None:
         uploads, other_uploads = args
-        assert uploads == [{"file": "/etc/traefik/a.yml", "content": "x: 1\n"}]
+        assert uploads == [{"file": "/config/a.yml", "content": "x: 1\n"}]
         assert other_uploads is None
 
     return pulumi.Output.all(svc.container.uploads, other.container.uploads).apply(check)

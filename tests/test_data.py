@@ -36,8 +36,7 @@ def test_postgres_runs_the_init_for_every_app_database(prod: RunResult) -> None:
     assert isinstance(inputs["envs"], Secret)
     assert env["MS_PASSWORD_AUTHELIA"] and env["MS_PASSWORD_JELLYSTAT"] and env["POSTGRES_PASSWORD"]
     assert len({env["MS_PASSWORD_AUTHELIA"], env["MS_PASSWORD_JELLYSTAT"], env["POSTGRES_PASSWORD"]}) == 3
-    # Writable root: it receives its init scripts as uploads, which Docker copies through the root filesystem.
-    assert inputs["readOnly"] is False and inputs["user"] == "1000:1000" and inputs["shmSize"] == 128
+    assert inputs["readOnly"] is True and inputs["user"] == "1000:1000" and inputs["shmSize"] == 128
 
 
 def test_app_logins_come_from_site_secrets(prod: RunResult) -> None:

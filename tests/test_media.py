@@ -15,6 +15,7 @@ from config.stack import parse_settings
 from offline.recorder import Recorded, Secret
 from offline.runner import ROOT, RunResult
 from tests.conftest import CONTAINER, containers, minimal_config
+from tests.edge_support import uploads as delivered_files
 
 IMAGE = "docker:index/remoteImage:RemoteImage"
 GPU_APPS = {"jellyfin", "immich-server", "immich-machine-learning"}
@@ -37,10 +38,8 @@ def env_of(res: Recorded) -> dict[str, str]:
 
 
 def uploads_of(res: Recorded) -> dict[str, str]:
-    uploads = res.inputs.get("uploads") or []
-    if isinstance(uploads, Secret):
-        uploads = uploads.value
-    return {item["file"]: item["content"] for item in uploads}
+    """Every file the container receives (uploads, or written on the host for a read-only root)."""
+    return delivered_files(res)
 
 
 def stack_settings(name: str) -> Settings:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import tarfile
+
 import pulumi
 import pytest
 import yaml
@@ -36,13 +40,19 @@ def _tier(**overrides: object) -> MonitoringTier:
 @pulumi.runtime.test
 def test_alertmanager_config_carries_the_token_as_a_secret() -> pulumi.Output[None]:
     tier = _tier(alerts={"telegram": {"chatId": -42}})
-    container = tier.services["alertmanager"].container
+    # Alertmanager's root filesystem is read-only: its config is written on the host (HostFiles).
+    files = tier.services["alertmanager"].files
+    assert files is not None
+    stdin = files.written.stdin  # type: ignore[attr-defined]
 
     def check(args: list[object]) -> None:
-        uploads, secret = args
+        encoded, secret = args
         assert secret is True
-        (upload,) = uploads  # type: ignore[misc]
-        config = yaml.safe_load(upload["content"])
+        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(str(encoded)))) as tar:
+            (member,) = [m for m in tar.getmembers() if m.isfile()]
+            assert member.name.endswith("alertmanager/config/alertmanager.yml")
+            content = tar.extractfile(member).read().decode()  # type: ignore[union-attr]
+        config = yaml.safe_load(content)
         pager = next(r for r in config["receivers"] if r["name"] == "pager")
         assert pager["telegram_configs"][0] == {
             "bot_token": "123456:bot-token",
@@ -51,7 +61,7 @@ def test_alertmanager_config_carries_the_token_as_a_secret() -> pulumi.Output[No
             "send_resolved": True,
         }
 
-    return pulumi.Output.all(container.uploads, pulumi.Output.is_secret(container.uploads)).apply(check)
+    return pulumi.Output.all(stdin, pulumi.Output.is_secret(stdin)).apply(check)
 
 
 @pulumi.runtime.test

@@ -25,16 +25,14 @@ from render.grafana import render_dashboards
 from render.prometheus import PROBE_JOB, render_prometheus_config
 from render.serialise import to_yaml
 from tests.conftest import containers, minimal_config
+from tests.edge_support import uploads
 from tests.monitoring_support import panels, site, stack_settings
 
 PROD_SECRETS = {"alertSmtpPassword": "smtp-pw", "alertWebhookUrl": "https://hook", "alertTelegramBotToken": "tg"}
 
 
 def _uploads(res: Recorded) -> dict[str, str]:
-    uploads = res.inputs.get("uploads") or []
-    if isinstance(uploads, Secret):
-        uploads = uploads.value
-    return {item["file"]: item["content"] for item in uploads}
+    return uploads(res)
 
 
 def _prometheus_yml(result: RunResult) -> dict[str, Any]:
@@ -168,7 +166,7 @@ def test_node_exporter_reads_backup_metrics_and_sees_the_storage_roots(prod: Run
 
 def test_secrets_stay_secret(prod: RunResult, run_site: Callable[..., RunResult]) -> None:
     found = containers(prod)
-    assert isinstance(found["alertmanager"].inputs["uploads"], Secret)
+    assert isinstance(found["alertmanager"].host_files, Secret)  # written on the host: read-only root
     for name in ("grafana", "jellystat", "postgres-exporter", "redis-exporter"):
         assert isinstance(found[name].inputs["envs"], Secret), name
     grafana_env = found["grafana"].inputs["envs"].value

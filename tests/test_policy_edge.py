@@ -479,3 +479,34 @@ def test_ldap_backend_is_not_judged_by_ms_024() -> None:
     config = fx.authelia_config()
     config["authentication_backend"] = {"ldap": {"address": "ldap://lldap:3890"}}
     assert rules(*ingress(), fx.authelia(config=config)) == set()
+
+
+# ------------------------------------------------------------------ files written on the host (HostFiles)
+def _on_host(res: Res) -> list[Res]:
+    """The same container, its files delivered as ContainerService does for a read-only root: a HostFiles
+    resource beside it, shaped like its uploads and labelled with its service."""
+    files = Res(
+        "media-server:app:HostFiles",
+        f"{res.name}-files",
+        {
+            "uploads": res.inputs["uploads"],
+            "labels": [x for x in res.inputs["labels"] if x["label"].endswith("service")],
+        },
+    )
+    bare = Res(res.type, res.name, {k: v for k, v in res.inputs.items() if k != "uploads"})
+    return [bare, files]
+
+
+def test_golden_edge_passes_with_its_files_written_on_the_host() -> None:
+    resources = [r for res in fx.edge() for r in (_on_host(res) if "uploads" in res.inputs else [res])]
+    verdict = check(*resources)
+    assert verdict.violations == [] and verdict.not_run == []
+
+
+def test_rules_read_files_written_on_the_host() -> None:
+    insecure = fx.traefik_static()
+    insecure.setdefault("api", {})["insecure"] = True
+    assert "MS-018" in rules(*_on_host(fx.traefik(static=insecure)), fx.authelia())
+    res = fx.authelia()
+    res.inputs["uploads"] = [u for u in res.inputs["uploads"] if u["file"] != fx.secret_path("jwt")]
+    assert "MS-022" in rules(*ingress(), *_on_host(res))

@@ -143,19 +143,32 @@ def _inside(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def test_uploads_land_where_docker_can_write_them(prod: RunResult) -> None:
+def test_files_land_where_docker_and_the_host_can_write_them(prod: RunResult) -> None:
     """pulumi-docker extracts uploads at "/": Docker refuses that on a read-only root filesystem, and refuses a
-    file inside a read-only mount. So no read-only container receives files, and none lands in a read-only mount
-    (tests/realtool/test_docker_engine.py shows both refusals on a real engine)."""
-    from tests.edge_support import unwrap, uploads
+    file inside a read-only mount (tests/realtool/test_docker_engine.py shows both on a real engine). So a
+    read-only container gets its files written on the host into its writable bind mounts (HostFiles), and a
+    writable one gets uploads outside its read-only mounts."""
+    from tests.edge_support import unwrap
 
-    checked = 0
+    written = uploaded = 0
     for name, res in containers(prod).items():
-        files = uploads(res)
-        assert not (files and res.inputs.get("readOnly")), f"{name}: read-only root filesystem with uploads"
-        volumes = [(v["containerPath"], v.get("readOnly", False)) for v in unwrap(res.inputs.get("volumes")) or []]
-        for path in files:
-            mounts = sorted((m for m in volumes if _inside(path, m[0])), key=lambda m: len(m[0]))
-            assert not (mounts and mounts[-1][1]), f"{name}: {path} is under the read-only mount {mounts[-1]}"
-            checked += 1
-    assert checked > 20
+        volumes = [
+            (v["containerPath"], v["hostPath"], v.get("readOnly", False))
+            for v in unwrap(res.inputs.get("volumes")) or []
+        ]
+        if res.inputs.get("readOnly"):
+            assert not res.inputs.get("uploads"), f"{name}: read-only root filesystem with uploads"
+            for item in unwrap(res.host_files) or []:
+                (target, source, read_only) = max(
+                    (v for v in volumes if _inside(item["file"], v[0])), key=lambda v: len(v[0])
+                )
+                assert not read_only, f"{name}: {item['file']} is in the read-only mount {target}"
+                assert item["hostPath"] == source + item["file"][len(target) :], name
+                written += 1
+        else:
+            assert res.host_files is None, name
+            for item in unwrap(res.inputs.get("uploads")) or []:
+                mounts = [v for v in volumes if _inside(item["file"], v[0])]
+                assert not (mounts and max(mounts, key=lambda v: len(v[0]))[2]), f"{name}: {item['file']}"
+                uploaded += 1
+    assert written > 20 and uploaded > 5

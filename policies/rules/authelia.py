@@ -12,6 +12,7 @@ from pulumi_policy import PolicyResource
 from .common import (
     ADVISORY,
     CONTAINER,
+    HOST_FILES,
     MANDATORY,
     Report,
     Resource,
@@ -106,13 +107,18 @@ def _secrets_generated(res: Resource, config: Mapping[str, Any], report: Report)
         seen.setdefault(value, spec.label)
 
 
-ms_022 = resource_rule(
+def _secrets_in_stack(resources: Sequence[PolicyResource], config: Mapping[str, Any], report: Report) -> None:
+    # A stack rule: the *_FILE variables are on the container, the files may be written on the host for it.
+    for res in containers(resources):
+        _secrets_generated(res, config, lambda message, urn=None, _res=res: report(message, urn or _res.urn))
+
+
+ms_022 = stack_rule(
     "ms-022-authelia-secrets",
     "Authelia's session secret, reset-password JWT secret and storage encryption key are present and generated: "
     "the encryption key at least 20 characters, the others at least 64 (Authelia docs).",
     MANDATORY,
-    (CONTAINER,),
-    _secrets_generated,
+    _secrets_in_stack,
     "Generate each with pulumi-random (RandomPassword) and upload it as a file read through AUTHELIA_*_FILE.",
 )
 
@@ -228,7 +234,7 @@ ms_024 = resource_rule(
     "Authelia's file backend hashes passwords with argon2id at no less than its default cost (Authelia file "
     "backend docs).",
     ADVISORY,
-    (CONTAINER,),
+    (CONTAINER, HOST_FILES),
     _password_hashing,
     "Use authentication_backend.file.password.algorithm argon2 with Authelia's argon2id defaults.",
 )

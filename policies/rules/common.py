@@ -10,8 +10,8 @@ reports "can't run during preview" instead of a pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pulumi_policy import (
@@ -28,6 +28,8 @@ from pulumi_policy import (
 PROJECT = "media-server"
 
 CONTAINER = "docker:index/container:Container"
+HOST_FILES = "media-server:app:HostFiles"
+"""Files written on the host for a read-only container: props `uploads` and `labels` shaped like a container's."""
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 DOCKER_PROVIDER = "pulumi:providers:docker"
@@ -159,8 +161,35 @@ class Resource:
         return out
 
 
+class _Merged(Mapping[str, Any]):
+    """A container's props with the files written for it on the host added to its uploads."""
+
+    def __init__(self, props: Mapping[str, Any], files: list[Any]) -> None:
+        self._props, self._files = props, files
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "uploads":
+            return [*items(self._props.get("uploads")), *self._files]
+        return self._props[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._props, "uploads"})
+
+    def __len__(self) -> int:
+        return len({*self._props, "uploads"})
+
+
 def containers(resources: Iterable[PolicyResource]) -> list[Resource]:
-    return [Resource.of(r) for r in resources if r.resource_type == CONTAINER]
+    """Every container, with the files written on the host for it (HostFiles) among its uploads: a stack
+    rule sees a container's whole configuration however it is delivered."""
+    resources = list(resources)
+    written: dict[str, list[Any]] = {}
+    for r in resources:
+        if r.resource_type == HOST_FILES:
+            files = Resource.of(r)
+            written.setdefault(files.service, []).extend(items(files.props.get("uploads")))
+    found = [Resource.of(r) for r in resources if r.resource_type == CONTAINER]
+    return [replace(c, props=_Merged(c.props, written[c.service])) if c.service in written else c for c in found]
 
 
 def of_type(resources: Iterable[PolicyResource], type_token: str) -> list[Resource]:

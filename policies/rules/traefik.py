@@ -13,6 +13,7 @@ from pulumi_policy import PolicyResource
 from .common import (
     ADVISORY,
     CONTAINER,
+    HOST_FILES,
     MANDATORY,
     NETWORK,
     Report,
@@ -97,7 +98,7 @@ ms_018 = resource_rule(
     "Traefik never runs api.insecure, no Docker provider exposes containers by default, and the dashboard is "
     "only reachable behind authentication (Traefik docs).",
     MANDATORY,
-    (CONTAINER,),
+    (CONTAINER, HOST_FILES),
     _api_and_providers,
     "Serve the dashboard through a router with forward-auth; keep exposedByDefault false.",
 )
@@ -122,7 +123,7 @@ ms_019_version = resource_rule(
     "ms-019-traefik-tls-min-version",
     "Traefik TLS options never allow a protocol below TLS 1.2 (Traefik TLS options).",
     MANDATORY,
-    (CONTAINER,),
+    (CONTAINER, HOST_FILES),
     _tls_versions,
     "Set tls.options.default.minVersion: VersionTLS12 in the dynamic configuration.",
 )
@@ -143,7 +144,7 @@ ms_019_sni = resource_rule(
     "ms-019-traefik-sni-strict",
     "Traefik's default TLS options are sniStrict, so unknown host names get no certificate (Traefik TLS options).",
     ADVISORY,
-    (CONTAINER,),
+    (CONTAINER, HOST_FILES),
     _sni_strict,
     "Set tls.options.default.sniStrict: true in the dynamic configuration.",
 )

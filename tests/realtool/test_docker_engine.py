@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from components.files import WRITE_SCRIPT
 from components.host import PREPARE_SCRIPT
 from config.layout import directory_tree, render_manifest
 from config.stack import load_stack_file
@@ -79,6 +80,18 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, prod_module: RunResult) -
         check=False,
     )
     assert prepared.returncode == 0, prepared.stderr
+    # What HostFiles does over SSH for each read-only container: the real script with the recorded archive.
+    writes = [r for r in result.of_type("command:remote:Command") if r.name.endswith("-files-write")]
+    assert len(writes) > 5
+    for write in writes:
+        done = subprocess.run(
+            ["bash", str(WRITE_SCRIPT), "--root", str(host_root)],
+            input=unwrap(write.inputs["stdin"]),
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
     with docker_engine() as engine:
         import_test_image(engine)
         network_ids = _networks(engine, result)
@@ -190,3 +203,15 @@ def test_engine_refuses_uploads_into_a_read_only_root(deployed: Deployed) -> Non
     engine = deployed.engine
     with pytest.raises(EngineError, match="read-only"):
         upload(engine, deployed.ids["navidrome"], "/data/extra.yml", "x: 1\n")
+
+
+def test_read_only_containers_read_the_files_written_on_the_host(deployed: Deployed) -> None:
+    engine, ids = deployed.engine, deployed.ids
+    assert engine.exec(ids["prometheus"], ["test", "-r", "/etc/prometheus/prometheus.yml"]) == 0
+    assert engine.exec(ids["traefik"], ["test", "-r", "/etc/traefik/traefik.yml"]) == 0
+    assert engine.exec(ids["traefik"], ["test", "-r", "/etc/traefik/dynamic/site.yml"]) == 0
+    assert engine.exec(ids["authelia"], ["test", "-r", "/config/configuration.yml"]) == 0
+    # Secrets written for Authelia are the site user's, not the world's.
+    secrets = deployed.host_root / "opt/mediaserver/authelia/secrets"
+    modes = {p.name: (p.stat().st_uid, p.stat().st_mode & 0o777) for p in secrets.iterdir()}
+    assert modes and all(mode == (1000, 0o640) for mode in modes.values()), modes

@@ -1,0 +1,119 @@
+"""HostFiles: generated files for a container with a read-only root filesystem, written on the host.
+
+pulumi-docker copies `uploads` into a container by extracting a tar at "/", which Docker refuses
+when the root filesystem is read-only, even for files that land in a writable bind mount. So for
+such containers the files are written on the host, into the directories the container binds, by
+scripts/host/write-files.sh over SSH (pulumi-command), before the container starts. The container
+is replaced whenever the written content changes (its replacement trigger is the archive digest),
+as it would be for a changed upload.
+
+The component's props list the files exactly like a container's `uploads` ({file, content}, plus
+the host path) and carry the service label, so the offline report, the tests and the policy pack
+read a container's configuration the same way wherever it is delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pulumi
+
+from components.host import run_on_host, script_command
+from config.layout import host_path
+from config.settings import Settings
+from config.spec import ServiceSpec
+from render.host_files import HostDirectory, HostFile, digest, encode, render_archive
+
+WRITE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "write-files.sh"
+HOST_FILES = "media-server:app:HostFiles"
+SERVICE_LABEL = "media-server.service"
+
+
+def file_owner(spec: ServiceSpec, settings: Settings) -> tuple[int, int]:
+    """Who the container's process runs as, so that it (and only it, with the site group) reads its files."""
+    if spec.run_as_site_user or spec.linuxserver_ids:
+        return settings.puid, settings.pgid
+    if spec.user:
+        user, _, group = spec.user.partition(":")
+        if user.isdigit() and (group or user).isdigit():
+            return int(user), int(group or user)
+    return 0, 0
+
+
+def place(spec: ServiceSpec, settings: Settings, container_path: str) -> tuple[str, str]:
+    """(host path of the file, host path of the bind mount it is in). The mount must be writable."""
+    target = PurePosixPath(container_path)
+    mounts = [m for m in spec.mounts if target.is_relative_to(m.target) and str(target) != m.target]
+    if not mounts:
+        raise ValueError(
+            f"{spec.name}: {container_path} is in no bind mount of the catalog entry; a read-only container "
+            "receives files only inside its mounts"
+        )
+    mount = max(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
+    if mount.read_only:
+        raise ValueError(f"{spec.name}: {container_path} would land in the read-only mount {mount.target}")
+    root = host_path(settings, spec, mount)
+    return str(PurePosixPath(root) / target.relative_to(mount.target)), root
+
+
+@dataclass(frozen=True)
+class HostFilesArgs:
+    spec: ServiceSpec
+    settings: Settings
+    files: Mapping[str, pulumi.Input[str]]
+    """Container path -> content (plain or a Pulumi secret)."""
+    private_key: pulumi.Input[str] | None = None
+
+
+class HostFiles(pulumi.ComponentResource):
+    """A container's generated files, written into its bind-mounted host directories."""
+
+    written: pulumi.Resource
+    digest: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HostFilesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        spec, settings = args.spec, args.settings
+        uid, gid = file_owner(spec, settings)
+        placed = {path: place(spec, settings, path) for path in sorted(args.files)}
+        super().__init__(
+            HOST_FILES,
+            name,
+            {
+                "uploads": [
+                    {"file": path, "hostPath": placed[path][0], "content": args.files[path]} for path in placed
+                ],
+                "labels": [{"label": SERVICE_LABEL, "value": spec.name}],
+            },
+            opts,
+        )
+        # Private to the container's user when it has one; root-owned files stay world-readable, as the
+        # images that run as a fixed user of their own (nobody, ...) must read them. The mount's own
+        # directory (made by host preparation) keeps the site's 0750.
+        mode = 0o640 if uid else 0o644
+        directories = {
+            HostDirectory(str(parent), uid, gid, 0o750)
+            for path, (file_path, root) in placed.items()
+            for parent in PurePosixPath(file_path).parents
+            if parent.is_relative_to(root) and str(parent) != root
+        }
+        paths = list(placed)
+
+        def archive(contents: list[str]) -> bytes:
+            files = [HostFile(placed[p][0], c, uid, gid, mode) for p, c in zip(paths, contents, strict=True)]
+            return render_archive(directories, files)
+
+        # Secret contents make the archive, its encoding and its digest secret too (Output.all keeps it).
+        built = pulumi.Output.all(*[args.files[p] for p in paths]).apply(archive)
+        self.digest = built.apply(digest)
+        self.written = run_on_host(
+            f"{name}-write",
+            settings.host,
+            args.private_key,
+            script_command(settings.host, WRITE_SCRIPT.read_text(), "write-files"),
+            built.apply(encode),
+            [self.digest],
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"digest": self.digest})

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Write generated configuration files into the host's bind-mounted directories.
+#
+# Containers with a read-only root filesystem cannot receive files through Docker (the
+# provider copies uploads in through the root filesystem, which Docker then refuses), so
+# the program writes their files here, on the host, into the directories those containers
+# bind-mount. Owners and modes come from the archive.
+#
+# Input (stdin): a base64-encoded tar archive whose members are relative to the root
+#                (e.g. opt/mediaserver/traefik/traefik.yml), directories before their files.
+# Options:
+#   --root DIR   extract under DIR instead of / (tests write into a scratch root)
+set -euo pipefail
+
+root="/"
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --root) root="${2:?--root needs a directory}"; shift 2 ;;
+    *) echo "write-files: unknown argument: $1" >&2; exit 64 ;;
+  esac
+done
+
+archive="$(mktemp)"
+trap 'rm -f "$archive"' EXIT
+if ! base64 -d >"$archive"; then
+  echo "write-files: stdin is not base64" >&2
+  exit 65
+fi
+
+# Refuse anything that could escape the root: absolute names, '..', links.
+while IFS= read -r line; do
+  case "$line" in
+    l* | h*) echo "write-files: refusing link member: $line" >&2; exit 65 ;;
+  esac
+done < <(tar -tvf "$archive")
+while IFS= read -r name; do
+  case "$name" in
+    /* | ../* | */../* | *..) echo "write-files: refusing member outside the root: $name" >&2; exit 65 ;;
+  esac
+done < <(tar -tf "$archive")
+
+if [ "$(id -u)" -eq 0 ]; then
+  tar -x -f "$archive" -C "$root" --same-owner --same-permissions --no-overwrite-dir
+else
+  # Not root: owners cannot be set; the caller must already own the directories.
+  tar -x -f "$archive" -C "$root" --no-same-owner --same-permissions --no-overwrite-dir
+fi
+echo "write-files: $(tar -tf "$archive" | grep -vc '/$') files written under $root"

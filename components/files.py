@@ -24,7 +24,7 @@ from components.host import run_on_host, script_command
 from config.layout import host_path
 from config.settings import Settings
 from config.spec import ServiceSpec
-from render.host_files import HostDirectory, HostFile, digest, encode, render_archive
+from render.host_files import HostDirectory, HostFile, digest, encode, manifests, render_archive
 
 WRITE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "write-files.sh"
 HOST_FILES = "media-server:app:HostFiles"
@@ -100,9 +100,11 @@ class HostFiles(pulumi.ComponentResource):
         }
         paths = list(placed)
 
+        roots = [root for _, root in placed.values()]
+
         def archive(contents: list[str]) -> bytes:
             files = [HostFile(placed[p][0], c, uid, gid, mode) for p, c in zip(paths, contents, strict=True)]
-            return render_archive(directories, files)
+            return render_archive(directories, [*files, *manifests(files, roots)])
 
         # Secret contents make the archive, its encoding and its digest secret too (Output.all keeps it).
         built = pulumi.Output.all(*[args.files[p] for p in paths]).apply(archive)

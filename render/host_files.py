@@ -41,6 +41,25 @@ def _member(path: str) -> str:
     return str(relative)
 
 
+MANIFEST = ".media-server-files"
+"""In each bind-mount root the program writes to: the files it manages there, one relative path a line.
+write-files.sh removes a file that the previous manifest lists and the new one does not."""
+
+
+def manifests(files: Iterable[HostFile], roots: Iterable[str]) -> list[HostFile]:
+    """One manifest per mount root, listing the files written under it (owned like the root's files)."""
+    out = []
+    files = sorted(files)
+    for root in sorted(set(roots)):
+        mine = [f for f in files if PurePosixPath(f.host_path).is_relative_to(root)]
+        if not mine:
+            continue
+        listing = "".join(f"{PurePosixPath(f.host_path).relative_to(root)}\n" for f in mine)
+        first = mine[0]
+        out.append(HostFile(str(PurePosixPath(root) / MANIFEST), listing, first.uid, first.gid, 0o644))
+    return out
+
+
 def render_archive(directories: Iterable[HostDirectory], files: Iterable[HostFile]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:

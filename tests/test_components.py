@@ -74,8 +74,12 @@ def test_read_only_entry_gets_its_files_written_on_the_host() -> pulumi.Output[N
         uploads, read_only, encoded = args
         assert uploads is None and read_only is True
         with tarfile.open(fileobj=io.BytesIO(base64.b64decode(str(encoded)))) as tar:
-            (member,) = tar.getmembers()
-            assert member.name == "opt/mediaserver/prometheus/config/prometheus.yml"
+            members = {m.name: m for m in tar.getmembers()}
+            assert sorted(members) == [
+                "opt/mediaserver/prometheus/config/.media-server-files",
+                "opt/mediaserver/prometheus/config/prometheus.yml",
+            ]
+            member = members["opt/mediaserver/prometheus/config/prometheus.yml"]
             assert (member.uid, member.gid, member.mode) == (1000, 1000, 0o640)
 
     return pulumi.Output.all(

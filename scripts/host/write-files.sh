@@ -8,6 +8,9 @@
 #
 # Input (stdin): a base64-encoded tar archive whose members are relative to the root
 #                (e.g. opt/mediaserver/traefik/traefik.yml), directories before their files.
+#                In each bind-mount root it writes to, a .media-server-files manifest lists the
+#                files the program manages there: a file the previous manifest lists and the new
+#                one does not is removed (only regular files, only under that mount root).
 # Options:
 #   --root DIR   extract under DIR instead of / (tests write into a scratch root)
 set -euo pipefail
@@ -39,10 +42,29 @@ while IFS= read -r name; do
   esac
 done < <(tar -tf "$archive")
 
+# Files the program wrote last time and no longer writes: remove them before extracting.
+removed=0
+while IFS= read -r manifest; do
+  old="${root%/}/${manifest}"
+  [ -f "$old" ] || continue
+  dir="$(dirname "$old")"
+  new_list="$(tar -xOf "$archive" "$manifest")"
+  while IFS= read -r relative; do
+    [ -n "$relative" ] || continue
+    case "$relative" in
+      /* | ../* | */../* | *..) echo "write-files: ignoring unsafe manifest entry: $relative" >&2; continue ;;
+    esac
+    if ! grep -qxF -- "$relative" <<<"$new_list" && [ -f "$dir/$relative" ] && [ ! -L "$dir/$relative" ]; then
+      rm -f -- "${dir:?}/$relative"
+      removed=$((removed + 1))
+    fi
+  done <"$old"
+done < <(tar -tf "$archive" | grep -E '(^|/)\.media-server-files$' || true)
+
 if [ "$(id -u)" -eq 0 ]; then
   tar -x -f "$archive" -C "$root" --same-owner --same-permissions --no-overwrite-dir
 else
   # Not root: owners cannot be set; the caller must already own the directories.
   tar -x -f "$archive" -C "$root" --no-same-owner --same-permissions --no-overwrite-dir
 fi
-echo "write-files: $(tar -tf "$archive" | grep -vc '/$') files written under $root"
+echo "write-files: $(tar -tf "$archive" | grep -vc '/$') files written, ${removed} stale removed under $root"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from components.files import WRITE_SCRIPT
 from components.host import PREPARE_SCRIPT, prepare_command
 from config.layout import directory_tree, render_manifest
 from config.stack import parse_settings
+from render.host_files import HostFile, encode, manifests, render_archive
 from tests.conftest import minimal_config
 from tests.realtool.sshd import ssh_server
 
@@ -85,3 +89,56 @@ def test_prepare_refuses_bad_records(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to("/etc")
     sym = subprocess.run(run, input="0750\t1\t1\t/link\n", text=True, capture_output=True, check=False)
     assert sym.returncode == 66 and "refusing symlink" in sym.stderr
+
+
+def _write(root: Path, files: list[HostFile], mount: str) -> subprocess.CompletedProcess[str]:
+    archive = render_archive([], [*files, *manifests(files, [mount])])
+    return subprocess.run(
+        ["bash", str(WRITE_SCRIPT), "--root", str(root)],
+        input=encode(archive),
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_write_files_sets_owner_and_mode_and_removes_only_what_it_wrote(tmp_path: Path) -> None:
+    mount = "/opt/mediaserver/prometheus/config"
+    (tmp_path / mount[1:]).mkdir(parents=True)
+    own = tmp_path / mount[1:] / "notes.txt"  # a file the program never wrote
+    own.write_text("mine")
+    first = [
+        HostFile(f"{mount}/prometheus.yml", "a: 1\n", 1000, 1000, 0o640),
+        HostFile(f"{mount}/rules/old.yml", "b: 2\n", 1000, 1000, 0o640),
+    ]
+    done = _write(tmp_path, first, mount)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / mount[1:] / "prometheus.yml"
+    stat = written.stat()
+    assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (1000, 1000, 0o640)
+    assert (tmp_path / mount[1:] / "rules/old.yml").read_text() == "b: 2\n"
+
+    second = [HostFile(f"{mount}/prometheus.yml", "a: 3\n", 1000, 1000, 0o640)]
+    done = _write(tmp_path, second, mount)
+    assert done.returncode == 0, done.stderr
+    assert "1 stale removed" in done.stdout
+    assert written.read_text() == "a: 3\n"
+    assert not (tmp_path / mount[1:] / "rules/old.yml").exists()
+    assert own.read_text() == "mine"
+
+
+def test_write_files_refuses_members_outside_the_root(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    done = subprocess.run(
+        ["bash", str(WRITE_SCRIPT), "--root", str(tmp_path)],
+        input=encode(buffer.getvalue()),
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 65 and "outside the root" in done.stderr
+    assert not (tmp_path.parent / "escape.txt").exists()

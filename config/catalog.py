@@ -524,7 +524,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     _arr(
         "readarr",
         "Readarr",
-        "develop-0.4.18.2805-ls156",
+        "develop-0.4.18.2805-ls157",
         8787,
         "Books (retired upstream)",
         "readarr.png",
@@ -747,7 +747,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         # API sections cAdvisor and Alloy need (containers, info, version, ping). No ports; only on the internal
         # socket network, which nothing but cAdvisor and Alloy joins: container inspection exposes every
         # container's environment, so no other app may reach this proxy.
-        image=_img("lscr.io/linuxserver/socket-proxy:3.4.3-r0-ls90"),
+        image=_img("lscr.io/linuxserver/socket-proxy:3.4.4-r0-ls98"),
         networks=(S,),
         mounts=(_host("/var/run/docker.sock", "var/run/docker.sock"),),
         env={
@@ -807,7 +807,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         name="jellystat",
         display_name="Jellystat",
         tier=Tier.MONITORING,
-        image=_img("cyfershepard/jellystat:1.1.6"),
+        image=_img("cyfershepard/jellystat:1.1.12"),
         port=3000,
         subdomain="stats",
         admin=True,

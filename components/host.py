@@ -33,10 +33,6 @@ def script_command(host: HostSettings, script: str, name: str = "prepare-host") 
     return invocation
 
 
-def prepare_command(host: HostSettings, script: str) -> str:
-    return script_command(host, script, "prepare-host")
-
-
 def run_on_host(
     name: str,
     host: HostSettings,
@@ -90,7 +86,7 @@ class RemoteHost(pulumi.ComponentResource):
 
         script = PREPARE_SCRIPT.read_text()
         manifest = render_manifest(args.directories)
-        create = prepare_command(host, script)
+        create = script_command(host, script, "prepare-host")
         # Re-run when the script or the tree changes; the script is idempotent either way.
         triggers: list[pulumi.Input[str]] = [hashlib.sha256((script + manifest).encode()).hexdigest()]
         self.prepared = run_on_host(

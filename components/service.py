@@ -17,7 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from components.files import HostFiles, HostFilesArgs
+from components.files import SERVICE_LABEL, HostFiles, HostFilesArgs
 from config.layout import host_path
 from config.settings import GpuKind, Settings
 from config.spec import NetworkName, ServiceSpec
@@ -63,7 +63,7 @@ def labels_for(spec: ServiceSpec, site: SiteContext) -> dict[str, str]:
     return {
         "media-server.project": "media-server",
         "media-server.stack": site.stack,
-        "media-server.service": spec.name,
+        SERVICE_LABEL: spec.name,
         "media-server.tier": spec.tier.value,
     }
 

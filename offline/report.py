@@ -13,10 +13,9 @@ from rich.text import Text
 
 from offline.gate import Verdict
 from offline.recorder import Recorded, Secret
-from offline.runner import RunResult
+from offline.runner import CONTAINER, RunResult
 
 SECRET_MARKER = "[secret]"  # noqa: S105 - the redaction marker
-CONTAINER = "docker:index/container:Container"
 
 
 def redact(value: Any) -> Any:

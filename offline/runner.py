@@ -13,6 +13,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from components.files import HOST_FILES
 from config.problems import Problem, SettingsError
 from config.stack import StackConfig
 from offline.recorder import EngineMocks, Recorded, RecordingMonitor
@@ -39,7 +40,6 @@ class RunResult:
         return {r.urn: r for r in self.resources}
 
 
-HOST_FILES = "media-server:app:HostFiles"
 CONTAINER = "docker:index/container:Container"
 
 

@@ -17,7 +17,7 @@ import yaml
 import config.settings as settings_module
 from config.catalog import CATALOG
 from config.spec import HealthcheckSpec, MetricsSpec, NetworkName, ServiceSpec, Tier
-from offline.recorder import Recorded, Secret
+from offline.recorder import Secret
 from offline.report import to_json
 from offline.runner import RunResult
 from render.alerts import rule_groups
@@ -31,12 +31,8 @@ from tests.monitoring_support import panels, site, stack_settings
 PROD_SECRETS = {"alertSmtpPassword": "smtp-pw", "alertWebhookUrl": "https://hook", "alertTelegramBotToken": "tg"}
 
 
-def _uploads(res: Recorded) -> dict[str, str]:
-    return uploads(res)
-
-
 def _prometheus_yml(result: RunResult) -> dict[str, Any]:
-    return yaml.safe_load(_uploads(containers(result)["prometheus"])["/etc/prometheus/prometheus.yml"])
+    return yaml.safe_load(uploads(containers(result)["prometheus"])["/etc/prometheus/prometheus.yml"])
 
 
 def _scraped(config: dict[str, Any]) -> set[str]:
@@ -186,7 +182,7 @@ def test_secrets_stay_secret(prod: RunResult, run_site: Callable[..., RunResult]
         secrets=PROD_SECRETS,
     )  # fmt: skip
     assert result.ok, result.problems
-    alertmanager = yaml.safe_load(_uploads(containers(result)["alertmanager"])["/etc/alertmanager/alertmanager.yml"])
+    alertmanager = yaml.safe_load(uploads(containers(result)["alertmanager"])["/etc/alertmanager/alertmanager.yml"])
     pager = next(r for r in alertmanager["receivers"] if r["name"] == "pager")
     assert pager["telegram_configs"][0]["bot_token"] == "tg"
     assert pager["slack_configs"][0]["api_url"] == "https://hook"
@@ -198,18 +194,18 @@ def test_secrets_stay_secret(prod: RunResult, run_site: Callable[..., RunResult]
 
 def test_uploaded_files_are_the_pure_renders(prod: RunResult) -> None:
     settings = stack_settings("prod")
-    uploads = _uploads(containers(prod)["prometheus"])
-    assert uploads["/etc/prometheus/prometheus.yml"] == to_yaml(render_prometheus_config(settings, "prod"))
-    rule_files = {path for path in uploads if path.startswith("/etc/prometheus/rules/")}
+    files = uploads(containers(prod)["prometheus"])
+    assert files["/etc/prometheus/prometheus.yml"] == to_yaml(render_prometheus_config(settings, "prod"))
+    rule_files = {path for path in files if path.startswith("/etc/prometheus/rules/")}
     assert rule_files == {f"/etc/prometheus/rules/{group.rule_file}" for group in rule_groups(settings)}
     command = containers(prod)["prometheus"].inputs["command"]
     assert "--storage.tsdb.retention.time=90d" in command and "--storage.tsdb.retention.size=50GB" in command
-    loki = yaml.safe_load(_uploads(containers(prod)["loki"])["/etc/loki/loki.yaml"])
+    loki = yaml.safe_load(uploads(containers(prod)["loki"])["/etc/loki/loki.yaml"])
     assert loki["limits_config"]["retention_period"] == "31d" and loki["compactor"]["retention_enabled"] is True
-    grafana = _uploads(containers(prod)["grafana"])
+    grafana = uploads(containers(prod)["grafana"])
     dashboards = {path.rsplit("/", 1)[1] for path in grafana if path.endswith(".json")}
     assert dashboards == set(render_dashboards(settings))
-    assert "/etc/alloy/config.alloy" in _uploads(containers(prod)["alloy"])
+    assert "/etc/alloy/config.alloy" in uploads(containers(prod)["alloy"])
 
 
 def test_grafana_signs_in_through_authelia(prod: RunResult) -> None:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from config.types import duration_seconds
+
 TEST_IMAGE = "media-server-test/busybox:1"
-_DURATION_NS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -164,10 +165,8 @@ def import_test_image(engine: Engine) -> None:
 
 
 def duration_ns(text: str) -> int:
-    for unit in ("ms", "h", "m", "s"):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * _DURATION_NS[unit])
-    raise ValueError(f"not a duration: {text!r}")
+    """A Docker healthcheck duration ("30s") in the Engine API's nanoseconds."""
+    return int(duration_seconds(text) * 1_000_000_000)
 
 
 HANDLED_INPUTS = frozenset(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.files import WRITE_SCRIPT
-from components.host import PREPARE_SCRIPT, prepare_command
+from components.host import PREPARE_SCRIPT, script_command
 from config.layout import directory_tree, render_manifest
 from config.stack import parse_settings
 from render.host_files import HostFile, encode, manifests, render_archive
@@ -46,7 +46,7 @@ def test_prepare_over_ssh_is_idempotent(tmp_path: Path) -> None:
     manifest = render_manifest(directory_tree(settings))
     scratch = tmp_path / "host-root"
     scratch.mkdir()
-    command = prepare_command(settings.host, PREPARE_SCRIPT.read_text()) + f" --root {scratch}"
+    command = script_command(settings.host, PREPARE_SCRIPT.read_text(), "prepare-host") + f" --root {scratch}"
 
     with ssh_server(tmp_path / "sshd") as server:
         first = server.ssh(command, stdin=manifest)

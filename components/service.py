@@ -18,14 +18,21 @@ import pulumi
 import pulumi_docker as docker
 
 from components.files import SERVICE_LABEL, HostFiles, HostFilesArgs
+from config.goforms import docker_cpus, go_duration
 from config.layout import host_path
 from config.settings import GpuKind, Settings
-from config.spec import NetworkName, ServiceSpec
+from config.spec import MountRole, NetworkName, ServiceSpec
 from config.types import parse_memory_mb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
 NVIDIA_CAPABILITIES = "compute,video,utility"
+DATABASE_GRACE_SECONDS = 60
+"""How long a database holder gets to shut down cleanly when replaced or destroyed (the provider stops with
+timeout 0, i.e. SIGKILL, unless destroy_grace_seconds is set: resource_docker_container_funcs.go:1085-1097)."""
+STOP_GRACE_SECONDS = 10
+"""Every other container: Docker's own default stop timeout."""
+ONE_SHOT_RESTARTS = frozenset({"no", "on-failure"})
 
 
 @dataclass(frozen=True)
@@ -105,18 +112,30 @@ def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     if not spec.gpu or gpu.kind is GpuKind.NONE:
         return {"devices": own} if own else {}
     if gpu.kind is GpuKind.NVIDIA:
-        return {"gpus": gpu.nvidia_visible_devices, "runtime": "nvidia", **({"devices": own} if own else {})}
+        # A device request, not `gpus`: docker/cli's GpuOpts reads `gpus` as one CSV record, so "0,1" is two
+        # counts and "device=0,1" is device 0 plus a count (refused); the provider stores device_requests as
+        # sent (resource_docker_container_structures.go:332-362, 500-524).
+        visible = gpu.nvidia_visible_devices
+        request = docker.ContainerDeviceRequestArgs(
+            driver="nvidia",
+            count=-1 if visible == "all" else 0,
+            device_ids=None if visible == "all" else visible.split(","),
+            capabilities=["gpu"],
+        )
+        return {"device_requests": [request], "runtime": "nvidia", **({"devices": own} if own else {})}
     groups = [str(g) for g in (gpu.render_gid, gpu.video_gid) if g is not None]
     return {"devices": [_device(d) for d in gpu.devices] + own, "group_adds": groups}
 
 
 def _build_args(spec: ServiceSpec) -> docker.RemoteImageBuildArgs:
-    context = PROJECT_ROOT / str(spec.image.build)
+    # Relative to the project directory, where Pulumi runs the program and its providers: an absolute path
+    # would differ per clone, and build.context is ForceNew (resource_docker_image.go:344-349).
+    context = str(spec.image.build)
     return docker.RemoteImageBuildArgs(
-        context=str(context),
+        context=context,
         dockerfile="Dockerfile",
         # Rebuild when the Dockerfile changes, not on every run.
-        build_id=hashlib.sha256((context / "Dockerfile").read_bytes()).hexdigest()[:16],
+        build_id=hashlib.sha256((PROJECT_ROOT / context / "Dockerfile").read_bytes()).hexdigest()[:16],
         labels={"media-server.image": spec.name},
     )
 
@@ -125,8 +144,23 @@ def _healthcheck(spec: ServiceSpec) -> docker.ContainerHealthcheckArgs | None:
     hc = spec.healthcheck
     if hc is None:
         return None
+    # Durations in the form the provider reads back (Go's Duration.String(): "60s" -> "1m0s"), or every `up`
+    # would plan an update (resource_docker_container_funcs.go:960-971).
     return docker.ContainerHealthcheckArgs(
-        tests=list(hc.test), interval=hc.interval, timeout=hc.timeout, retries=hc.retries, start_period=hc.start_period
+        tests=list(hc.test),
+        interval=go_duration(hc.interval),
+        timeout=go_duration(hc.timeout),
+        retries=hc.retries,
+        start_period=go_duration(hc.start_period),
+    )
+
+
+def holds_database(spec: ServiceSpec) -> bool:
+    """A database engine's data directory, an SQLite file of its own, or an in-memory store it saves on stop."""
+    return (
+        spec.data_store
+        or any(m.role is MountRole.DATABASE for m in spec.mounts)
+        or any(d.engine == "sqlite" for d in spec.databases)
     )
 
 
@@ -195,6 +229,7 @@ class ContainerService(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(file=path, content=content) for path, content in sorted(args.files.items())
             ]
         restart_policy = spec.restart
+        memory = parse_memory_mb(spec.memory)
 
         self.container = docker.Container(
             f"{name}-container",
@@ -213,10 +248,18 @@ class ContainerService(pulumi.ComponentResource):
                 read_only=spec.read_only_rootfs,
                 tmpfs=tmpfs or None,
                 sysctls=dict(spec.sysctls) or None,
-                memory=parse_memory_mb(spec.memory),
+                memory=memory,
+                # Docker sets twice the memory when unset and the provider reads it back, but memory_swap is not
+                # Computed: leaving it out plans a change on every `up` (moby daemon/daemon_unix.go
+                # adaptContainerSettings; resource_docker_container_funcs.go:940-944).
+                memory_swap=2 * memory,
                 shm_size=parse_memory_mb(spec.shm_size) if spec.shm_size else None,
-                cpus=f"{spec.cpus:g}",
+                # The provider's read-back form ("1" comes back "1.0"; cpus is ForceNew).
+                cpus=docker_cpus(f"{spec.cpus:g}"),
                 restart=restart_policy,
+                # A job that exits must not be restarted by every refresh (Read flips must_run when it is down).
+                must_run=False if restart_policy in ONE_SHOT_RESTARTS else None,
+                destroy_grace_seconds=DATABASE_GRACE_SECONDS if holds_database(spec) else STOP_GRACE_SECONDS,
                 max_retry_count=3 if restart_policy == "on-failure" else None,
                 log_driver="json-file",
                 log_opts=LOG_OPTS,

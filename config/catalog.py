@@ -276,6 +276,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         healthcheck=HealthcheckSpec(test=("CMD-SHELL", "redis-cli ping | grep -q PONG")),
         memory="256m",
         run_as_site_user=True,
+        data_store=True,
     ),
     ServiceSpec(
         name="elasticsearch",
@@ -470,6 +471,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         healthcheck=HealthcheckSpec(test=("CMD-SHELL", "valkey-cli ping | grep -q PONG")),
         memory="256m",
         run_as_site_user=True,
+        data_store=True,
         tmpfs={"/data": "rw,noexec,nosuid,size=64m"},
         depends_on=("immich-server",),
         part_of="immich-server",

@@ -235,6 +235,10 @@ class ServiceSpec(_Frozen):
     published: tuple[PublishedPort, ...] = Field(default=(), description="Host ports (ingress and VPN only).")
     metrics: MetricsSpec | None = None
     databases: tuple[DatabaseSpec, ...] = ()
+    data_store: bool = Field(
+        default=False,
+        description="Serves a database from memory that it writes on shutdown (Redis, Valkey): stopped gently.",
+    )
     backup_exclude: tuple[str, ...] = Field(default=(), description="Globs under the config dir to skip.")
     dashboard: DashboardTile | None = None
     depends_on: tuple[str, ...] = ()

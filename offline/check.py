@@ -3,8 +3,10 @@
     python -m offline.check --stack dev
     python -m offline.check --stack-file path/to/Pulumi.site.yaml [--json]
 
-Exit 0 when the stack is valid and the policy gate passes; 1 when the settings are invalid (each problem
-printed) or a mandatory policy is violated (each violation printed); 2 on bad usage.
+Exit 0 when the stack is valid, the policy gate passes and a second `up` would change nothing; 1 when the
+settings are invalid (each problem printed), a mandatory policy is violated (each violation printed) or the
+providers' read-back state differs from what the next `up` sends (each field printed, see offline.readback);
+2 on bad usage.
 
 A stack file belongs to the project beside it (a Pulumi.yaml in its directory, whose `main` names the
 program), else to this repository's project, as with the Pulumi CLI.
@@ -21,7 +23,8 @@ from rich.console import Console
 
 from config.stack import load_stack_file
 from offline.gate import evaluate
-from offline.report import print_policy, print_summary, to_json
+from offline.readback import second_up
+from offline.report import print_policy, print_second_up, print_summary, to_json
 from offline.runner import ROOT, run_program
 
 
@@ -55,14 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     stack = load_stack_file(stack_file, project)
     result = run_program(stack, program=program)
     verdict = evaluate(result, stack=stack) if result.ok else None
-    passed = result.ok and verdict is not None and verdict.ok
+    second = second_up(result.resources) if result.ok else None
+    passed = result.ok and verdict is not None and verdict.ok and second is not None and not second.resources
     if args.json:
-        print(to_json(result, {"ok": passed, "policy": verdict.as_dict() if verdict else None}))
+        extra = {
+            "ok": passed,
+            "policy": verdict.as_dict() if verdict else None,
+            "secondUp": second.as_dict() if second else None,
+        }
+        print(to_json(result, extra))
     else:
         console = Console(width=160, no_color=True, soft_wrap=False)
         print_summary(result, console, _urls(result.exports))
         if verdict is not None:
             print_policy(verdict, console)
+        if second is not None:
+            print_second_up(second, console)
     return 0 if passed else 1
 
 

@@ -17,12 +17,10 @@ from typing import Any
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from offline.readback import read_back
+from offline.secret import Secret
 
-@dataclass(frozen=True)
-class Secret:
-    """A value that reached the engine marked as a Pulumi secret."""
-
-    value: Any
+__all__ = ["EngineMocks", "Recorded", "RecordingMonitor", "Secret"]
 
 
 def _digest(*parts: str) -> str:
@@ -68,10 +66,12 @@ class Recorded:
 
 
 class EngineMocks(Mocks):
-    """Return inputs plus the computed outputs a real provider would (camelCase, secrets wrapped)."""
+    """Return what the real provider's Read stores for the inputs (offline.readback), plus the computed outputs
+    it would add (camelCase, secrets wrapped)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        state = dict(args.inputs)
+        inputs = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in args.inputs.items()}
+        state = read_back(args.typ, inputs) or dict(args.inputs)
         rid = f"{args.name}-{_digest(args.typ, args.name)[:12]}"
         typ = args.typ
         if typ == "docker:index/remoteImage:RemoteImage":

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from offline.gate import Verdict
+from offline.readback import SecondUp
 from offline.recorder import Recorded, Secret
 from offline.runner import CONTAINER, RunResult
 
@@ -137,3 +138,21 @@ def print_policy(verdict: Verdict, console: Console) -> None:
         f"{len(verdict.advisory)} advisory ({advisory})"
         + (f", {len(verdict.config_errors)} config error(s)" if verdict.config_errors else "")
     )
+
+
+def print_second_up(second: SecondUp, console: Console) -> None:
+    """What a second `pulumi up` would change (offline.readback): each field with state and config values."""
+    if second.changes:
+        table = Table(title="Second up: changes against the providers' read-back state")
+        for column in ("resource", "field", "state (read back)", "config (next up)", "action"):
+            table.add_column(column, overflow="fold")
+        for c in second.changes:
+            action = "replace" if c.replace else "update"
+            table.add_row(
+                Text(c.name), c.field, Text(json.dumps(redact(c.state))), Text(json.dumps(redact(c.config))), action
+            )
+        console.print(table)
+    for gap in second.unmodelled:
+        console.print(f"  - no read-back model for {gap}", markup=False, highlight=False)
+    n = len(second.resources)
+    console.print(f"[bold]second up: {n} resources would change[/]" if n else "[bold]second up: 0 changes[/]")

@@ -125,15 +125,17 @@ def test_gpu_kind_reaches_exactly_the_gpu_apps(kind: str, run_site: Callable[...
             extra = ["/dev/kfd"] if (kind, name) == ("amd", "immich-machine-learning") else []
             assert devices == sorted(["/dev/dri", *extra]), name
             assert inputs["groupAdds"] == ["993", "44"], name
-            assert not inputs.get("gpus") and not inputs.get("runtime"), name
+            assert not inputs.get("deviceRequests") and not inputs.get("runtime"), name
         elif gpu_app:
-            assert inputs["gpus"] == "all" and inputs["runtime"] == "nvidia", name
+            # All GPUs as a device request (docker/cli reads a `gpus` text as CSV: see offline/readback/docker.py).
+            assert inputs["deviceRequests"] == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}], name
+            assert inputs["runtime"] == "nvidia" and not inputs.get("gpus"), name
             assert env["NVIDIA_VISIBLE_DEVICES"] == "all", name
             assert set(env["NVIDIA_DRIVER_CAPABILITIES"].split(",")) >= {"compute", "video", "utility"}, name
             assert devices == [], name
         else:
             assert devices == [] and not inputs.get("groupAdds"), name
-            assert not inputs.get("gpus") and not inputs.get("runtime"), name
+            assert not inputs.get("deviceRequests") and not inputs.get("runtime"), name
             assert not any(key.startswith("NVIDIA_") for key in env), name
         assert not inputs.get("ports"), name
 

@@ -312,7 +312,7 @@ def test_insecure_fixture_summary_prints_each_violation_and_the_verdict() -> Non
     code, output = made.returncode, made.stdout
     assert code != 0, made.stderr
     assert "Policy violations" in output
-    verdict = output.strip().splitlines()[-1]
+    verdict = next(line for line in output.splitlines() if line.startswith("policy: "))
     assert verdict.startswith("policy: FAIL: 5 mandatory (MS-001, MS-013, MS-014, MS-021, MS-027)")
     assert re.search(r"MS-001 .*mandatory .*media-sonarr-container .*runs privileged", output)
 

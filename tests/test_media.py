@@ -158,7 +158,7 @@ def test_machine_learning_can_stay_on_the_cpu(run_site: Callable[..., RunResult]
     result = run_site(site)
     ml = containers(result)["immich-machine-learning"].inputs
     assert not ml.get("gpus") and images_by_service(result)["immich-machine-learning"].endswith(":v2.2.3")
-    assert containers(result)["jellyfin"].inputs["gpus"] == "all"
+    assert containers(result)["jellyfin"].inputs["deviceRequests"][0]["count"] == -1
 
 
 def test_jellyfin_transcodes_on_tmpfs_or_the_ssd_path(prod: RunResult, run_site: Callable[..., RunResult]) -> None:

@@ -121,7 +121,7 @@ def test_service_override_changes_image_and_limits(run_site) -> None:  # type: i
     images = {r.inputs["name"] for r in result.of_type("docker:index/remoteImage:RemoteImage")}
     assert "lscr.io/linuxserver/sonarr:4.0.17" in images
     sonarr = containers(result)["sonarr"].inputs
-    assert sonarr["memory"] == 1024 and sonarr["cpus"] == "2"
+    assert sonarr["memory"] == 1024 and sonarr["cpus"] == "2.0"  # the provider's read-back form
 
 
 def test_plain_secret_config_refused(run_site) -> None:  # type: ignore[no-untyped-def]

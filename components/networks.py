@@ -46,7 +46,8 @@ class BridgeNetworks(pulumi.ComponentResource):
                         for key, value in sorted({**args.labels, "media-server.network": net.value}.items())
                     ],
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                # Names are fixed and unique per engine: the old network must go before its replacement is made.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         self.names = pulumi.Output.all(**{n.value: r.name for n, r in self.by_name.items()})
         self.register_outputs({"names": self.names})

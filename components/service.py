@@ -194,9 +194,11 @@ class ContainerService(pulumi.ComponentResource):
             network_mode: pulumi.Input[str] = pulumi.Output.concat("container:", args.network_container)
             networks_advanced = None
         elif networks:
-            # Explicit mode (first own network) keeps the container off Docker's default bridge
-            # and avoids the provider's perpetual network_mode diff.
-            network_mode = networks[0].name
+            # The provider's own flow: create on the default bridge (network_mode's default), disconnect it, then
+            # NetworkConnect every networks_advanced entry with its aliases (resource_docker_container_funcs.go:
+            # 456-503). Naming one of these networks as network_mode instead makes moby skip that connect as a
+            # duplicate, and its extra aliases are lost (gluetun's `qbittorrent`). Read keeps "bridge" (:954).
+            network_mode = "bridge"
             aliases = [spec.name, *(a for a in args.aliases if a != spec.name)]
             networks_advanced = [
                 docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=aliases) for net in networks

@@ -72,7 +72,9 @@ def _internal_networks(resources: Sequence[PolicyResource]) -> set[str]:
 def _joined_networks(res: Resource) -> list[str]:
     names = [text(get_path(n, "name")) for n in items(res.props.get("networksAdvanced"))]
     mode = text(res.props.get("networkMode"))
-    if mode and mode not in names and not mode.startswith("container:"):
+    # With networks_advanced the provider leaves the default bridge right after create (terraform-provider-docker
+    # resource_docker_container_funcs.go:462-468), so "bridge" there is no network the container is on.
+    if mode and mode not in names and not mode.startswith("container:") and not (names and mode == "bridge"):
         names.append(mode)
     return names
 

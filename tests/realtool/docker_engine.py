@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from config.types import duration_seconds
+from config.goforms import parse_duration
 
 TEST_IMAGE = "media-server-test/busybox:1"
 
@@ -88,13 +88,17 @@ def docker_engine() -> Iterator[Engine]:
     # A short root: the engine's unix sockets must fit in 108 bytes.
     root = Path(tempfile.mkdtemp(prefix="msd-", dir="/tmp"))
     sock = root / "docker.sock"
+    # The default bridge the provider creates containers on (then disconnects), on a Linux bridge of this
+    # engine's own so parallel engines never share docker0.
+    bridge = f"msb{os.getpid() % 100000}"
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
     log = (root / "dockerd.log").open("w")
     proc = subprocess.Popen(
         [
             dockerd,
             "--iptables=false",
             "--ip6tables=false",
-            "--bridge=none",
+            f"--bridge={bridge}",
             "--storage-driver=vfs",
             f"--data-root={root / 'data'}",
             f"--exec-root={root / 'exec'}",
@@ -130,6 +134,7 @@ def docker_engine() -> Iterator[Engine]:
             proc.kill()
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["ip", "link", "delete", bridge], check=False)
 
 
 def import_test_image(engine: Engine) -> None:
@@ -165,8 +170,8 @@ def import_test_image(engine: Engine) -> None:
 
 
 def duration_ns(text: str) -> int:
-    """A Docker healthcheck duration ("30s") in the Engine API's nanoseconds."""
-    return int(duration_seconds(text) * 1_000_000_000)
+    """A healthcheck duration in the Engine API's nanoseconds, parsed as the provider does (time.ParseDuration)."""
+    return parse_duration(text)
 
 
 HANDLED_INPUTS = frozenset(
@@ -174,6 +179,7 @@ HANDLED_INPUTS = frozenset(
         "capabilities", "command", "cpus", "devices", "envs", "groupAdds", "healthcheck", "hostname", "image",
         "labels", "logDriver", "logOpts", "maxRetryCount", "memory", "name", "networkMode", "networksAdvanced",
         "ports", "readOnly", "restart", "securityOpts", "shmSize", "sysctls", "tmpfs", "uploads", "user", "volumes",
+        "memorySwap", "mustRun", "destroyGraceSeconds",
     }
 )  # fmt: skip
 """Container inputs translated below; a new input must be added here (and translated) or the test fails."""
@@ -182,7 +188,11 @@ HANDLED_INPUTS = frozenset(
 def create_spec(
     inputs: dict[str, Any], host_root: Path, network_ids: dict[str, str], container_ids: dict[str, str]
 ) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
-    """The Engine API create body for recorded inputs, and the extra networks to connect (name, aliases).
+    """The Engine API create body for recorded inputs, and the networks to connect after it (name, aliases).
+
+    As the provider does (resource_docker_container_funcs.go:391, 456, 462-503, 586): the create request carries an
+    empty NetworkingConfig and only the network mode; then, for networks_advanced, the default bridge is
+    disconnected and every entry, the network-mode one included, is connected with its aliases, before start.
 
     Substitutions, all for running here: the test image and `sleep` for the app's image and command;
     bind sources under `host_root`; published ports on 127.0.0.1 with a free host port; host devices
@@ -196,6 +206,7 @@ def create_spec(
         "ReadonlyRootfs": bool(inputs.get("readOnly")),
         "Tmpfs": inputs.get("tmpfs"),
         "Memory": int(inputs["memory"]) * 1024 * 1024,
+        "MemorySwap": int(inputs["memorySwap"]) * 1024 * 1024,
         # The engine refuses a limit above the host's cores; this machine may have fewer than the site's host.
         "NanoCpus": int(min(float(inputs["cpus"]), os.cpu_count() or 1) * 1e9),
         "RestartPolicy": {"Name": inputs["restart"], "MaximumRetryCount": int(inputs.get("maxRetryCount") or 0)},
@@ -219,18 +230,11 @@ def create_spec(
         exposed[key] = {}
         host.setdefault("PortBindings", {})[key] = [{"HostIp": "127.0.0.1", "HostPort": ""}]
     mode = str(inputs["networkMode"])
-    extra: list[tuple[str, list[str]]] = []
-    endpoints: dict[str, Any] = {}
     if mode.startswith("container:"):
         host["NetworkMode"] = "container:" + container_ids[mode.removeprefix("container:")]
     else:
-        advanced = inputs.get("networksAdvanced") or []
-        host["NetworkMode"] = network_ids[mode]
-        for net in advanced:
-            if net["name"] == mode:
-                endpoints[mode] = {"Aliases": net.get("aliases") or []}
-            else:
-                extra.append((net["name"], net.get("aliases") or []))
+        host["NetworkMode"] = network_ids.get(mode, mode)
+    connect = [(net["name"], list(net.get("aliases") or [])) for net in inputs.get("networksAdvanced") or []]
     check = inputs.get("healthcheck")
     body: dict[str, Any] = {
         "Image": TEST_IMAGE,
@@ -241,7 +245,7 @@ def create_spec(
         "Labels": {item["label"]: item["value"] for item in inputs.get("labels") or []},
         "ExposedPorts": exposed or None,
         "HostConfig": host,
-        "NetworkingConfig": {"EndpointsConfig": endpoints} if endpoints else None,
+        "NetworkingConfig": {},
     }
     if check:
         body["Healthcheck"] = {
@@ -251,7 +255,7 @@ def create_spec(
             "Retries": int(check.get("retries", 3)),
             "StartPeriod": duration_ns(check.get("startPeriod", "0s")),
         }
-    return body, extra
+    return body, connect
 
 
 def upload(engine: Engine, container: str, path: str, content: str, executable: bool = False) -> None:

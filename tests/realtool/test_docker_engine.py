@@ -10,6 +10,7 @@ Only the image and command are replaced (no registry is reachable: a static busy
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -105,6 +106,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, prod_module: RunResult) -
             body, extra = create_spec(inputs, host_root, network_ids, mock_to_real)
             created = engine.call("POST", f"/containers/create?name=t-{inputs['name']}", body)
             mock_to_real[res.id] = ids[name] = created["Id"]
+            if extra:
+                # The provider disconnects the default bridge first, ignoring "is not connected" (funcs.go:464-468).
+                with contextlib.suppress(EngineError):
+                    engine.call("POST", "/networks/bridge/disconnect", {"Container": created["Id"]})
             for network, aliases in extra:
                 engine.call(
                     "POST",
@@ -215,3 +220,27 @@ def test_read_only_containers_read_the_files_written_on_the_host(deployed: Deplo
     secrets = deployed.host_root / "opt/mediaserver/authelia/secrets"
     modes = {p.name: (p.stat().st_uid, p.stat().st_mode & 0o777) for p in secrets.iterdir()}
     assert modes and all(mode == (1000, 0o640) for mode in modes.values()), modes
+
+
+def test_every_name_and_alias_is_registered_on_exactly_its_networks(deployed: Deployed) -> None:
+    """After the provider's create/connect/start order, each container's endpoint on every network it lists
+    carries all its aliases (what Docker's embedded DNS answers from: DNSNames on Engine API >= 1.44, else
+    Aliases), and it is on no other network. Resolution itself is not run from inside: this test engine runs
+    without iptables, so the embedded DNS at 127.0.0.11 is not reachable in its containers."""
+    failures = []
+    for name, res in containers(deployed.result).items():
+        inputs = unwrap(res.inputs)
+        wanted = {n["name"]: set(n.get("aliases") or []) for n in inputs.get("networksAdvanced") or []}
+        if not wanted:
+            continue
+        got = deployed.engine.call("GET", f"/containers/{deployed.ids[name]}/json")["NetworkSettings"]["Networks"]
+        if set(got) != set(wanted):
+            failures.append(f"{name}: on {sorted(got)}, wants {sorted(wanted)}")
+        for network, aliases in wanted.items():
+            endpoint = got.get(network) or {}
+            names = set(endpoint.get("DNSNames") or []) | set(endpoint.get("Aliases") or [])
+            if not aliases <= names:
+                failures.append(f"{name}: {sorted(aliases - names)} missing on {network}")
+    gluetun = unwrap(containers(deployed.result)["gluetun"].inputs)
+    assert all("qbittorrent" in n["aliases"] for n in gluetun["networksAdvanced"])
+    assert failures == []

@@ -30,14 +30,16 @@ def _site(**overrides: object) -> tuple[SiteContext, BridgeNetworks]:
 
 
 @pulumi.runtime.test
-def test_container_uses_repo_digest_and_explicit_network_mode() -> pulumi.Output[None]:
+def test_container_uses_repo_digest_and_joins_its_networks_as_the_provider_does() -> pulumi.Output[None]:
     site, _ = _site()
     svc = ContainerService("sonarr", ContainerServiceArgs(spec=CATALOG["sonarr"], site=site))
 
     def check(args: list[object]) -> None:
         image, repo_digest, mode, nets = args
         assert image == repo_digest and "@sha256:" in str(image)
-        assert mode == "ms-unit-proxy"
+        # Created on the default bridge, which the provider leaves before connecting every network with its
+        # aliases (a network named as network_mode would lose its extra aliases).
+        assert mode == "bridge"
         assert [n["name"] for n in nets] == ["ms-unit-proxy", "ms-unit-media"]  # type: ignore[index]
         assert all(n["aliases"] == ["sonarr"] for n in nets)  # type: ignore[index]
 

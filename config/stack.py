@@ -26,8 +26,8 @@ SECRET_KEYS: dict[str, str] = {
     "cloudflareApiToken": "Cloudflare API token for the program, scoped to the zone: Zone DNS Edit, Zone WAF Edit "
     "(custom and rate limiting rules), Cache Rules Edit, Zone Settings Edit; with cloudflare.mode tunnel also "
     "Account Cloudflare Tunnel Edit.",
-    "cloudflareDnsToken": "Cloudflare API token for Traefik's ACME DNS-01 challenge only: Zone Read and DNS Edit on the "
-    "zone (a token apart from cloudflareApiToken, so the proxy cannot touch the WAF or zone settings).",
+    "cloudflareDnsToken": "Cloudflare API token for Traefik's ACME DNS-01 challenge only: Zone Read and DNS Edit on "
+    "the zone (a token apart from cloudflareApiToken, so the proxy cannot touch the WAF or zone settings).",
     "vpnWireguardPrivateKey": "WireGuard private key from the VPN provider (media.vpn.type wireguard).",
     "vpnWireguardPresharedKey": "Optional WireGuard preshared key, for providers that issue one.",
     "vpnUser": "OpenVPN user name from the VPN provider (media.vpn.type openvpn).",
@@ -136,7 +136,8 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
             Problem(
                 f"{NAMESPACE}:cloudflareDnsToken",
                 "nothing",
-                "Cloudflare is enabled, so Traefik gets its certificates by DNS-01; set a token with only Zone Read and "
+                "Cloudflare is enabled, so Traefik gets its certificates by DNS-01; set a token with only Zone Read "
+                "and "
                 "DNS Edit on the zone with --secret",
             )
         )

@@ -137,8 +137,7 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
                 f"{NAMESPACE}:cloudflareDnsToken",
                 "nothing",
                 "Cloudflare is enabled, so Traefik gets its certificates by DNS-01; set a token with only Zone Read "
-                "and "
-                "DNS Edit on the zone with --secret",
+                "and DNS Edit on the zone with --secret",
             )
         )
     problems.extend(_vpn_secret_problems(settings, secrets))

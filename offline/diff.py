@@ -18,6 +18,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -32,6 +33,7 @@ from offline.snapshot import SECRET
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = Path(__file__).resolve().parent / "snapshot.py"
 SHORT = 100
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """Longest one-line value printed whole; longer ones are summarised."""
 
 
@@ -101,7 +103,8 @@ def flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         if not value:
             yield path, {}
         for key in sorted(value):
-            yield from flatten(value[key], f"{path}.{key}" if path else key)
+            here = (f"{path}.{key}" if path else key) if _NAME.fullmatch(key) else f"{path}[{key}]"
+            yield from flatten(value[key], here)
     else:
         key = _list_key(value)
         if key is not None:
@@ -116,6 +119,11 @@ def flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         else:
             for index, item in enumerate(value):
                 yield from flatten(item, f"{path}[{index}]")
+
+
+def _multiline(text: str) -> bool:
+    """Text of several lines (a file), not one line with a final newline (an encoded archive)."""
+    return "\n" in text.rstrip("\n")
 
 
 class _Absent:
@@ -133,7 +141,7 @@ def _show(value: Any) -> str:
     if _is_secret(value):
         return "[secret]"
     if isinstance(value, str):
-        if "\n" in value:
+        if _multiline(value):
             return f"<{value.count(chr(10))} lines>"
         return json.dumps(value) if len(value) <= SHORT else f"<{len(value)} characters>"
     text = json.dumps(value, sort_keys=True)
@@ -144,7 +152,7 @@ def describe(old: Any, new: Any) -> str:
     """One changed field, as a reviewer reads it, never showing a secret."""
     if _is_secret(old) or _is_secret(new):
         return "[secret] changed" if _is_secret(old) and _is_secret(new) else f"{_show(old)} → {_show(new)}"
-    if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+    if isinstance(old, str) and isinstance(new, str) and (_multiline(old) or _multiline(new)):
         lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0))
         added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
         removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
@@ -249,7 +257,8 @@ def format_diff(diff: Diff, title: str) -> str:
     counts = {kind: sum(1 for c in diff.changes if c.kind == kind) for kind in "~+-"}
     lines = [
         f"# {title}",
-        f"# {counts['~']} changed, {counts['+']} added, {counts['-']} removed; {len(diff.files)} generated files changed",
+        f"# {counts['~']} changed, {counts['+']} added, {counts['-']} removed;"
+        f" {len(diff.files)} generated files changed",
     ]
     if not diff.changes and not diff.files:
         lines.append("# no change")

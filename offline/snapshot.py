@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SECRET = "__secret__"
+SECRET = "__secret__"  # noqa: S105 - a marker's key, not a password
 """Key of the marker that stands for a secret: {"__secret__": "<digest>"}."""
 CHECKOUT = "<checkout>"
 GENERATORS = ("random:", "tls:")
@@ -78,9 +78,10 @@ def _files(res: Any, secret_type: type) -> list[Any]:
 
 def snapshot(root: Path, stack: str | None, stack_file: Path | None) -> dict[str, Any]:
     sys.path.insert(0, str(root))
-    from config.stack import load_stack_file  # noqa: PLC0415 - from the checkout given
-    from offline.recorder import Recorded, Secret  # noqa: PLC0415
-    from offline.runner import run_program  # noqa: PLC0415
+    # Imported here, from the checkout given, not from the tree this file belongs to.
+    from config.stack import load_stack_file
+    from offline.recorder import Recorded, Secret
+    from offline.runner import run_program
 
     path = stack_file if stack_file is not None else root / f"Pulumi.{stack}.yaml"
     if not path.is_file():

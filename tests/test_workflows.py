@@ -73,3 +73,15 @@ def test_zizmor_is_the_pinned_one() -> None:
     )
     version = subprocess.run([str(ZIZMOR), "--version"], capture_output=True, text=True, check=True).stdout
     assert version.split() == ["zizmor", pinned]
+
+
+def test_the_diff_is_posted_only_with_a_token_that_may_comment() -> None:
+    workflow = yaml.safe_load((WORKFLOWS / "pull-request.yml").read_text())
+    job = workflow["jobs"]["diff"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    render, post = job["steps"][2], job["steps"][3]
+    assert "make -s diff BASE=\"$BASE_SHA\"" in render["run"]
+    assert render["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+    # A fork's pull request gets a read-only token: it does not try to comment.
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in post["if"]
+    assert post["env"]["GH_TOKEN"] == "${{ github.token }}"

@@ -80,7 +80,7 @@ def test_the_diff_is_posted_only_with_a_token_that_may_comment() -> None:
     job = workflow["jobs"]["diff"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
     render, post = job["steps"][2], job["steps"][3]
-    assert "make -s diff BASE=\"$BASE_SHA\"" in render["run"]
+    assert 'make -s diff BASE="$BASE_SHA"' in render["run"]
     assert render["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
     # A fork's pull request gets a read-only token: it does not try to comment.
     assert "github.event.pull_request.head.repo.full_name == github.repository" in post["if"]

@@ -12,7 +12,8 @@ BASE ?=
 CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
 CHECK_JSON = $(if $(JSON),--json,)
 
-.PHONY: help setup setup-system check diff test test-fast lint fmt bench docs preview up clean
+
+.PHONY: help setup setup-system check diff test test-fast lint fmt bench docs preview up clean pulumi-version
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -61,10 +62,13 @@ policies/venv/.installed: policies/requirements.txt
 	policies/venv/bin/pip install -q -r policies/requirements.txt
 	touch $@
 
-preview: setup policies/venv/.installed ## pulumi preview with the policy pack (needs the Pulumi CLI)
+pulumi-version: ## refuse a Pulumi CLI older than the program needs (replacement_trigger)
+	@$(PYTHON) scripts/check_pulumi_version.py
+
+preview: setup policies/venv/.installed pulumi-version ## pulumi preview with the policy pack (needs the Pulumi CLI)
 	pulumi preview --stack $(STACK) --policy-pack policies
 
-up: setup policies/venv/.installed ## pulumi up, gated by the policy pack (needs the Pulumi CLI; dev: local backend)
+up: setup policies/venv/.installed pulumi-version ## pulumi up, gated by the policy pack (needs the Pulumi CLI; dev: local backend)
 	@if [ "$(STACK)" = "dev" ] && ! pulumi whoami >/dev/null 2>&1; then pulumi login --local; fi
 	pulumi stack select --create $(STACK)
 	pulumi up --stack $(STACK) --policy-pack policies

@@ -96,23 +96,18 @@ class HostFiles(pulumi.ComponentResource):
         if overlap:
             raise ValueError(f"{spec.name}: {', '.join(overlap)} given both as a plain and as a secret file")
         placed = {path: place(spec, settings, path) for path in sorted({*args.files, *args.secret_files})}
-        super().__init__(
-            HOST_FILES,
-            name,
-            {
-                "uploads": [
-                    {"file": path, "hostPath": placed[path][0], "content": args.files[path]}
-                    for path in sorted(args.files)
-                ],
-                # A property of its own: secret as a whole, and it leaves `uploads` plain.
-                "secretUploads": [
-                    {"file": path, "hostPath": placed[path][0], "content": args.secret_files[path]}
-                    for path in sorted(args.secret_files)
-                ],
-                "labels": [{"label": SERVICE_LABEL, "value": spec.name}],
-            },
-            opts,
-        )
+        described: dict[str, pulumi.Input[object]] = {
+            "uploads": [
+                {"file": path, "hostPath": placed[path][0], "content": args.files[path]} for path in sorted(args.files)
+            ],
+            # A property of its own: secret as a whole, and it leaves `uploads` plain.
+            "secretUploads": [
+                {"file": path, "hostPath": placed[path][0], "content": args.secret_files[path]}
+                for path in sorted(args.secret_files)
+            ],
+            "labels": [{"label": SERVICE_LABEL, "value": spec.name}],
+        }
+        super().__init__(HOST_FILES, name, described, opts)
         self.written = []
         digests = []
         # Private to the container's user when it has one; root-owned files stay world-readable, as the
@@ -149,7 +144,9 @@ class HostFiles(pulumi.ComponentResource):
             digests.append(digest_of)
         # One value that changes when any file does (secret when secret files are written).
         self.digest = pulumi.Output.all(*digests).apply("+".join)
-        self.register_outputs({"digest": self.digest})
+        # The engine hands stack policies a component's registered outputs, not its inputs: the files and the
+        # service label must be among them or the rules that read them (MS-020, MS-021, MS-022) see nothing.
+        self.register_outputs({**described, "digest": self.digest})
 
     @staticmethod
     def _archive(

@@ -182,23 +182,36 @@ def _options(res: Recorded) -> PolicyResourceOptions:
 class _Stack:
     recorded: list[Recorded]
     props: Mapping[str, Mapping[str, Any]]
+    """Inputs: what resource policies see (the engine's Analyze runs on a resource's inputs)."""
     providers: dict[str, PolicyProviderResource]
     resources: list[PolicyResource]
+    """Outputs: what stack policies see."""
+
+
+def stack_props(res: Recorded) -> dict[str, Any]:
+    """What the engine hands a stack policy for a resource: its outputs (pulumi/pulumi v3.259.0
+    pkg/resource/deploy/step_generator.go:3439-3463, AnalyzeResources: "AnalyzeStack is called on the final
+    outputs of each resource", `Properties: v.Outputs`). For a custom resource that is the provider's read-back
+    state (offline.readback); for a component, only what it passed to register_outputs. A provider resource's
+    outputs are its inputs."""
+    if res.type.startswith("pulumi:providers:"):
+        return res.inputs
+    return res.outputs
 
 
 def _stack(result: RunResult) -> _Stack:
-    """Every recorded resource once, as policies see it. Under the engine stack policies get outputs; the
-    record holds inputs, which carry every property the rules read (mock outputs echo inputs anyway)."""
+    """Every recorded resource once, as policies see it: inputs for resource policies, outputs for stack ones."""
     recorded = list(result.resources)
     props = {r.urn: unknown_checking_proxy(engine_value(r.inputs)) for r in recorded}
+    outputs = {r.urn: unknown_checking_proxy(engine_value(stack_props(r))) for r in recorded}
     providers = {
-        r.urn: PolicyProviderResource(r.type, props[r.urn], r.urn, r.name)
+        r.urn: PolicyProviderResource(r.type, outputs[r.urn], r.urn, r.name)
         for r in recorded
         if r.type.startswith("pulumi:providers:")
     }
     resources = {
         r.urn: PolicyResource(
-            r.type, props[r.urn], r.urn, r.name, _options(r), providers.get(r.provider or ""), None, [], {}
+            r.type, outputs[r.urn], r.urn, r.name, _options(r), providers.get(r.provider or ""), None, [], {}
         )
         for r in recorded
     }

@@ -133,8 +133,13 @@ class RecordingMonitor(MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        outputs = _normalise(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
         if "::pulumi:pulumi:Stack::" in request.urn:
-            self.stack_outputs = _normalise(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+            self.stack_outputs = outputs
+        elif request.urn in self.recorded:
+            # The engine replaces the resource's outputs with what is registered (pulumi/pulumi v3.259.0
+            # pkg/resource/deploy/step_executor.go:212-270, executeRegisterResourceOutputs).
+            self.recorded[request.urn].outputs = outputs
         return super().RegisterResourceOutputs(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -158,7 +163,11 @@ class RecordingMonitor(MockMonitor):
             additional_secret_outputs=sorted(request.additionalSecretOutputs),
             inputs=inputs,
             id=response.id,
-            outputs=_normalise(rpc.deserialize_properties(response.object, keep_unknowns=True)),
+            # A component has no outputs (step_generator.go generateSteps: NewState{Outputs: nil}, and CreateStep.Apply
+            # calls no provider for it) until it registers some; a custom resource's are its provider's state.
+            outputs=_normalise(rpc.deserialize_properties(response.object, keep_unknowns=True))
+            if request.custom
+            else {},
             replacement_trigger=_normalise(json_format.MessageToDict(request.replacement_trigger))
             if request.HasField("replacement_trigger")
             else None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from config.pathregex import authelia_resource
 from config.settings import Settings
 from config.spec import AuthPolicy, ServiceSpec
 from render.routes import admins_group, auth_portal_host, site_routes
@@ -65,11 +66,6 @@ def config_env(settings: Settings) -> dict[str, str]:
     env = {_SECRET_ENV[name]: path for name, path in secret_files(settings).items()}
     env["X_AUTHELIA_CONFIG"] = ",".join([CONFIG_PATH, OIDC_PATH] if settings.oidc_client_names() else [CONFIG_PATH])
     return env
-
-
-def authelia_resource(path: str) -> str:
-    """A URL path regex as an Authelia resource, which is matched against the path and query."""
-    return path[:-1] + r"(\?.*)?$" if path.endswith("$") and not path.endswith(r"\$") else path
 
 
 def access_rules(settings: Settings) -> list[dict[str, Any]]:

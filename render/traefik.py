@@ -25,6 +25,7 @@ STAGING_CA = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 WEB, WEBSECURE, METRICS = "web", "websecure", "metrics"
 HEADERS, CROWDSEC, AUTHELIA, NOT_FOUND = "security-headers", "crowdsec", "authelia", "not-found"
+STRIP_IDENTITY = "strip-identity"
 AUTHELIA_AUTHZ = "http://authelia:9091/api/authz/forward-auth"
 BOUNCER_AUTHZ = "http://crowdsec-bouncer:8080/api/v1/forwardAuth"
 AUTH_RESPONSE_HEADERS = ["Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name"]
@@ -40,6 +41,12 @@ CIPHER_SUITES = [
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
 ]
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+
+def identity_headers(settings: Settings) -> list[str]:
+    """Headers that name the user: forward-auth's answer, and every header an enabled app trusts."""
+    trusted = {spec.header_trust.header for spec in settings.enabled_services() if spec.header_trust is not None}
+    return [*AUTH_RESPONSE_HEADERS, *sorted(trusted - set(AUTH_RESPONSE_HEADERS))]
 
 
 def trusted_proxies(settings: Settings) -> list[str]:
@@ -93,14 +100,16 @@ def render_static(settings: Settings) -> dict[str, Any]:
                 "forwardedHeaders": forwarded,
                 "http": {
                     "redirections": {"entryPoint": {"to": WEBSECURE, "scheme": "https", "permanent": True}},
-                    "middlewares": [f"{HEADERS}@file"],
+                    "middlewares": [f"{STRIP_IDENTITY}@file", f"{HEADERS}@file"],
                     **strict,
                 },
             },
             WEBSECURE: {
                 "address": ":443",
                 "forwardedHeaders": forwarded,
-                "http": {"tls": _websecure_tls(settings), **strict},
+                # Entry-point middlewares run first on every router: no client-sent identity header gets past
+                # Traefik, and forward-auth (authResponseHeaders) then sets them from Authelia's answer alone.
+                "http": {"tls": _websecure_tls(settings), "middlewares": [f"{STRIP_IDENTITY}@file"], **strict},
                 # Large uploads (photos, audiobooks) need longer than Traefik's 60 s default read timeout.
                 "transport": {"respondingTimeouts": {"readTimeout": "600s", "idleTimeout": "180s"}},
             },
@@ -143,6 +152,8 @@ def router_middlewares(route: Route) -> list[str]:
 
 def _middlewares(settings: Settings) -> dict[str, Any]:
     return {
+        # An empty value deletes the request header (Traefik pkg/middlewares/headers, customRequestHeaders).
+        STRIP_IDENTITY: {"headers": {"customRequestHeaders": dict.fromkeys(identity_headers(settings), "")}},
         HEADERS: {
             "headers": {
                 "stsSeconds": settings.edge.hsts_seconds,

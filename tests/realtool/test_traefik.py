@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -28,7 +29,7 @@ import pytest
 
 from config.settings import Settings
 from render import traefik
-from render.routes import site_routes
+from render.routes import DASHBOARD_SERVICE, Route, site_routes
 from render.serialise import to_yaml
 from tests.edge_support import stack_settings, write
 
@@ -353,3 +354,65 @@ def test_access_log_is_written_for_crowdsec(site: Site) -> None:
             return
         time.sleep(0.2)
     pytest.fail("Traefik wrote no access log line for the request (CrowdSec reads this file)")
+
+
+FORGED = {
+    "Remote-User": "admin",
+    "Remote-Groups": "admins",
+    "Remote-Email": "admin@forged.example",
+    "Remote-Name": "Forged Admin",
+    "Remote_User": "admin",
+}
+BYPASS_SAMPLES = (
+    "/Users/AuthenticateByName",
+    "/Items/1/Images/Primary",
+    "/rest/ping.view",
+    "/share/abc",
+    "/api/v3/system/status",
+    "/api/v1/indexer",
+    "/api/opds/1",
+    "/api/server-info",
+    "/api",
+    "/login",
+    "/socket.io/x",
+    "/public/session/1",
+    "/.well-known/immich",
+    "/opds",
+)
+
+
+def _sample(route: Route) -> str:
+    if route.path is None:
+        return "/some/page"
+    found = next((p for p in BYPASS_SAMPLES if re.search(route.path, p)), None)
+    if found is None:
+        pytest.fail(f"no sample path for bypass route {route.name} ({route.path}): add one to BYPASS_SAMPLES")
+    return found
+
+
+def test_forged_identity_headers_never_reach_an_app(site: Site) -> None:
+    """Every route of the site, bypass paths and the portal included, with and without a session."""
+    checked = 0
+    for route in site_routes(site.settings):
+        if route.backend == DASHBOARD_SERVICE:
+            continue  # Traefik's own API answers; no backend to observe
+        for session in (False, True):
+            marker = f"{route.name}-{session}"
+            headers = {**FORGED, "X-Test-Id": marker, **({ALLOW: "allow"} if session else {})}
+            status, _, _ = site.get(route.hosts[0], _sample(route), headers)
+            seen = [s for s in site.backend.seen if s.headers.get("x-test-id") == marker]
+            asked = [s for s in site.auth.seen if s.headers.get("x-test-id") == marker]
+            for request in asked:
+                assert not {"remote-user", "remote-groups", "remote-email", "remote-name"} & set(request.headers), (
+                    f"{route.name}: forged identity reached the auth server"
+                )
+            if not route.forward_auth or session:
+                assert status == 200 and len(seen) == 1, (route.name, session, status)
+                received = seen[0].headers
+                assert received.get("remote-user") == ("tester" if route.forward_auth else None), (route.name, received)
+                for name in ("remote-groups", "remote-email", "remote-name", "remote_user"):
+                    assert name not in received, (route.name, session, name, received)
+                checked += 1
+            else:
+                assert status == 302 and not seen, (route.name, status)
+    assert checked >= len(site_routes(site.settings))

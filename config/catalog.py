@@ -328,6 +328,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         auth=AuthPolicy.ONE_FACTOR,
         own_auth=True,
         ui_paths=("/web/", "/web/index.html"),
+        login_paths=("/Users/AuthenticateByName",),
         bypass_paths=(
             r"^/Users/AuthenticateByName$",
             r"^/(Items|Videos|Audio|Shows|Users|Sessions|System/Info|socket|web/.*\.(js|css|png|json))(/.*)?$",
@@ -362,6 +363,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         own_auth=True,
         # navidrome v0.58.0 consts/consts.go: URLPathUI /app, Subsonic API /rest, public shares /share.
         ui_paths=("/app/", "/app/index.html"),
+        login_paths=("/auth/login",),  # navidrome v0.58.0 server/server.go: POST /auth/login
         bypass_paths=(r"^/rest/.*$", r"^/share/.*$"),
         # navidrome v0.58.0 server/auth.go UsernameFromReverseProxyHeader: it signs in (and, for the first user,
         # creates) whoever the header names when the direct peer is in ND_REVERSEPROXYWHITELIST (checked against
@@ -394,6 +396,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         own_auth=True,
         # /login is the POST endpoint of its own login (audiobookshelf v2.30.0 server/Auth.js), used by the apps.
         ui_paths=("/library/x", "/item/x", "/config", "/audiobookshelf/"),
+        login_paths=("/login",),
         bypass_paths=(r"^/api/.*$", r"^/login$", r"^/socket\.io/.*$", r"^/public/.*$"),
         streams_media=True,
         networks=(P, M),
@@ -421,6 +424,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         auth=AuthPolicy.ONE_FACTOR,
         own_auth=True,
         ui_paths=("/photos", "/auth/login", "/admin/users", "/user-settings"),
+        login_paths=("/api/auth/login",),
         bypass_paths=(r"^/api/.*$", r"^/\.well-known/immich$"),
         oidc=True,
         oidc_client=OidcClientSpec(

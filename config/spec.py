@@ -217,6 +217,11 @@ class ServiceSpec(_Frozen):
         default=(),
         description="Paths the app's web UI serves; they stay behind SSO, so no bypass path may match one.",
     )
+    login_paths: tuple[str, ...] = Field(
+        default=(),
+        description="Exact paths of the app's own login endpoints: rate-limited at Traefik when its record is "
+        "DNS-only (Cloudflare's rate limit does not see it).",
+    )
     header_trust: HeaderTrust | None = Field(
         default=None, description="The app takes the user from a proxy header (Traefik strips it at the edge)."
     )

@@ -77,7 +77,7 @@ def access_rules(settings: Settings) -> list[dict[str, Any]]:
         if r.path is not None
     ]
     for route in routes:
-        if route.path is not None:
+        if route.path is not None or route.login is not None:
             continue
         rule: dict[str, Any] = {"domain": list(route.hosts), "policy": route.policy.value}
         if route.admin:

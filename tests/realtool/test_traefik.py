@@ -3,8 +3,12 @@
 What the test changes in the generated files, and nothing else: entry points
 listen on free loopback ports; file paths (dynamic directory, access log, ACME
 storage) move into a temp dir; every backend and both forward-auth addresses
-point at loopback stand-ins; and a self-signed wildcard certificate stands in
-for the one Let's Encrypt would issue (an extra dynamic file).
+point at loopback stand-ins; a self-signed wildcard certificate stands in
+for the one Let's Encrypt would issue (an extra dynamic file); and, except in
+the origin test, the Cloudflare-only allow-list also admits 127.0.0.1 so the
+other tests can reach proxied hosts from loopback. The origin test keeps the
+shipped list: it runs Traefik in a network namespace of its own where the
+client holds a Cloudflare address (tests/realtool/origin_probe.py).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import sysconfig
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,6 +122,8 @@ class Site:
     bouncer: StandIn
     log: Path
     responses: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
+    source: str = "127.0.0.1"
+    """The client's address (the origin test sends from a Cloudflare address inside its namespace)."""
 
     def host(self, subdomain: str) -> str:
         return f"{subdomain}.{self.settings.domain}"
@@ -124,7 +132,7 @@ class Site:
         self, host: str, path: str = "/", headers: dict[str, str] | None = None, tls: bool = True
     ) -> tuple[int, dict[str, str], bytes]:
         port = self.websecure if tls else self.web
-        sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(self.source, 0))
         if tls:
             context = ssl.create_default_context(cafile=str(self.ca_file))
             sock = context.wrap_socket(sock, server_hostname=host)
@@ -139,7 +147,7 @@ class Site:
         return result
 
 
-def _rewrite(settings: Settings, tmp: Path, site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rewrite(settings: Settings, tmp: Path, site: Site, loopback: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     static = traefik.render_static(settings)
     dynamic = traefik.render_dynamic(settings)
     entry_points = static["entryPoints"]
@@ -154,6 +162,8 @@ def _rewrite(settings: Settings, tmp: Path, site: Site) -> tuple[dict[str, Any],
     middlewares = dynamic["http"]["middlewares"]
     middlewares["authelia"]["forwardAuth"]["address"] = f"{site.auth.url}/api/authz/forward-auth"
     middlewares["crowdsec"]["forwardAuth"]["address"] = f"{site.bouncer.url}/api/v1/forwardAuth"
+    if loopback and traefik.CLOUDFLARE_ONLY in middlewares:
+        middlewares[traefik.CLOUDFLARE_ONLY]["ipAllowList"]["sourceRange"].append("127.0.0.1/32")
     return static, dynamic
 
 
@@ -197,16 +207,17 @@ def _wait_ready(site: Site, process: subprocess.Popen[bytes], routers: int) -> N
     pytest.fail(f"traefik did not load the routes in 30 s:\n{site.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    settings = stack_settings(request.param)
-    tmp = tmp_path_factory.mktemp(f"traefik-{request.param}")
+@contextmanager
+def serve_site(stack: str, tmp: Path, loopback: bool = True, source: str = "127.0.0.1") -> Iterator[Site]:
+    """The stack's generated configuration served by the real Traefik, with stand-ins, until the block ends."""
+    settings = stack_settings(stack)
     servers = [StandIn("backend"), StandIn("auth", portal=f"auth.{settings.domain}"), StandIn("bouncer")]
     for server in servers:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     cert, key = _certificate(tmp, settings.domain)
-    current = Site(settings, free_port(), free_port(), free_port(), cert, *servers, log=tmp / "traefik.log")
-    static, dynamic = _rewrite(settings, tmp, current)
+    ports = free_port(), free_port(), free_port()
+    current = Site(settings, *ports, cert, *servers, log=tmp / "traefik.log", source=source)
+    static, dynamic = _rewrite(settings, tmp, current, loopback)
     write(tmp / "traefik.yml", to_yaml(static))
     write(tmp / "dynamic" / "site.yml", to_yaml(dynamic))
     write(
@@ -230,6 +241,12 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_site(request.param, tmp_path_factory.mktemp(f"traefik-{request.param}")) as current:
+        yield current
 
 
 def test_no_router_middleware_or_service_in_error(site: Site) -> None:
@@ -363,9 +380,9 @@ FORGED = {
     "Remote-Name": "Forged Admin",
     "Remote_User": "admin",
 }
-BYPASS_SAMPLES = (
-    "/Users/AuthenticateByName",
+BYPASS_SAMPLES = (  # a login path (rate-limited: 5 at once) only where nothing else matches
     "/Items/1/Images/Primary",
+    "/Users/AuthenticateByName",
     "/rest/ping.view",
     "/share/abc",
     "/api/v3/system/status",
@@ -382,6 +399,8 @@ BYPASS_SAMPLES = (
 
 
 def _sample(route: Route) -> str:
+    if route.login is not None:
+        return route.login
     if route.path is None:
         return "/some/page"
     found = next((p for p in BYPASS_SAMPLES if re.search(route.path, p)), None)
@@ -416,3 +435,37 @@ def test_forged_identity_headers_never_reach_an_app(site: Site) -> None:
             else:
                 assert status == 302 and not seen, (route.name, status)
     assert checked >= len(site_routes(site.settings))
+
+
+def test_origin_accepts_proxied_hosts_only_from_cloudflare(tmp_path: Path) -> None:
+    """The shipped allow-list, on the real Traefik, in a network namespace where the client can be Cloudflare."""
+    unshare = shutil.which("unshare")
+    if unshare is None or shutil.which("ip") is None:
+        pytest.fail("unshare or ip is missing: run `make setup-system` (util-linux, iproute2)")
+    root = Path(__file__).resolve().parents[2]
+    probe = subprocess.run(
+        [
+            unshare,
+            "--user",
+            "--map-root-user",
+            "--net",
+            sys.executable,
+            "-m",
+            "tests.realtool.origin_probe",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen["proxied_via_cloudflare"] == {"status": 200, "reached": 1}
+    assert seen["proxied_via_cloudflare_bypass"] == {"status": 200, "reached": 1}
+    for refused in ("proxied_direct", "proxied_direct_bypass", "proxied_direct_spoofed", "portal_direct"):
+        assert seen[refused] == {"status": 403, "reached": 0}, (refused, seen[refused])
+    assert seen["dns_only_direct"] == {"status": 200, "reached": 1}, "a DNS-only host stays reachable directly"
+    burst = seen["dns_only_login_burst"]
+    assert burst[0] == 200 and 429 in burst, f"the login endpoint of a DNS-only host is rate-limited: {burst}"

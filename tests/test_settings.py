@@ -74,7 +74,14 @@ def test_minimal_site_is_valid() -> None:
             r"less than or equal to 65535",
         ),
         (
-            {"host": {"mode": "ssh", "address": "h.example.org", "sshOptions": ["-o", "StrictHostKeyChecking=no"]}},
+            {
+                "host": {
+                    "mode": "ssh",
+                    "address": "h.example.org",
+                    "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0cMVt0d6vNRiX0i5cM1qk0D0Y0xG4yKQ2iHk4n7Bq2",
+                    "sshOptions": ["-o", "StrictHostKeyChecking=no"],
+                }
+            },
             "media-server:host.sshOptions[1]",
             r"disables host key checking",
         ),
@@ -124,8 +131,10 @@ def test_every_problem_reported_at_once() -> None:
     ]
 
 
-def test_ssh_mode_needs_address() -> None:
-    assert only_problem(host={"mode": "ssh"}).startswith("media-server:host.address: ssh mode needs")
+def test_ssh_mode_needs_address_and_host_key() -> None:
+    found = problems_for(host={"mode": "ssh"})
+    assert [p.split(":")[1] for p in found] == ["host.address", "host.hostKey"], found
+    assert found[0].startswith("media-server:host.address: ssh mode needs"), found
 
 
 def test_gpu_intel_needs_group_ids() -> None:

@@ -67,7 +67,7 @@ def test_routes_to_navidrome_without_the_strip_fail() -> None:
         entry_point.get("http", {}).pop("middlewares", None)
     messages = found(stack(traefik=_traefik(static=static, address=ingress_address(SITE))), "MS-029")
     routers = {m.split()[1] for m in messages}
-    assert routers == {"navidrome", "navidrome-bypass-1", "navidrome-bypass-2"}
+    assert routers == {"navidrome", "navidrome-bypass-1", "navidrome-bypass-2", "navidrome-login-1"}
     assert all("Remote-Email, Remote-Groups, Remote-Name, Remote-User" in m.title() for m in messages)
 
 
@@ -80,7 +80,7 @@ def test_a_strip_after_forward_auth_does_not_count() -> None:
     dynamic["http"]["routers"]["navidrome-bypass-1"]["middlewares"].insert(0, render_traefik.STRIP_IDENTITY)
     dynamic["http"]["routers"]["navidrome-bypass-2"]["middlewares"].insert(0, render_traefik.STRIP_IDENTITY)
     messages = found(stack(traefik=_traefik(static=static, dynamic=dynamic, address=ingress_address(SITE))), "MS-029")
-    assert [m.split()[1] for m in messages] == ["navidrome"]
+    assert [m.split()[1] for m in messages] == ["navidrome", "navidrome-login-1"]
 
 
 @pytest.mark.parametrize("trusted", ["0.0.0.0/0", SITE.networks.proxy.cidr, "10.10.0.1/32"])

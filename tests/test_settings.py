@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import re
 from typing import Any
 
 import pytest
 
 from config.problems import SettingsError
+from config.spec import NetworkName
 from config.stack import parse_settings
 from tests.conftest import minimal_config
 
@@ -171,3 +174,26 @@ def test_cpu_limits_capped_at_the_hosts_cores() -> None:
         "media-server:services.jellyfin.cpus: above the host's 2 cores (host.cpus); Docker refuses such a limit "
         "(got 3.0)"
     )
+
+
+DEFAULT_NETWORKS = {name.value: parse_settings(minimal_config()).networks.cidr(name) for name in NetworkName}
+
+
+NETWORK_PAIRS = list(itertools.combinations([n.value for n in NetworkName], 2))
+
+
+@pytest.mark.parametrize(("first", "second"), NETWORK_PAIRS, ids=[f"{a}-{b}" for a, b in NETWORK_PAIRS])
+def test_any_two_networks_overlapping_are_refused(first: str, second: str) -> None:
+    """Every pair, not only pairs with the proxy network: the second takes a /25 inside the first's subnet."""
+    inside = str(next(ipaddress.IPv4Network(DEFAULT_NETWORKS[first]).subnets(new_prefix=25)))
+    problem = only_problem(networks={second: {"cidr": inside}})
+    assert problem == (
+        f"media-server:networks.{second}.cidr: overlaps the {first} network ({DEFAULT_NETWORKS[first]}); "
+        f'expected disjoint subnets (got "{inside}")'
+    )
+
+
+def test_disjoint_networks_are_accepted() -> None:
+    moved = {name: {"cidr": f"10.20.{i}.0/24"} for i, name in enumerate(DEFAULT_NETWORKS)}
+    settings = parse_settings(minimal_config(networks=moved))
+    assert [settings.networks.cidr(n) for n in NetworkName] == [f"10.20.{i}.0/24" for i in range(len(NetworkName))]

@@ -15,7 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE
+
 from offline.gate import Verdict, evaluate
+from offline.readback import read_back
 from offline.recorder import Recorded
 from offline.runner import RunResult
 from policies.rules.common import CONTAINER, DOCKER_PROVIDER, NETWORK, REMOTE_IMAGE
@@ -97,6 +100,27 @@ def network(name: str, internal: bool = False) -> Res:
     return Res(NETWORK, f"networks-{name.rsplit('-', 1)[-1]}", {"name": name, "driver": "bridge", "internal": internal})
 
 
+_UNKNOWNS = frozenset({UNKNOWN_ARRAY_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE})
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_unknown(v) for v in value)
+    return isinstance(value, str) and value in _UNKNOWNS
+
+
+def _outputs(r: Res) -> dict[str, Any]:
+    """What stack policies see, as under the engine: the provider's read-back state for a modelled type, else
+    (a component such as HostFiles) what it registers, which here is what it is given. While an input is not
+    known yet (a preview), its outputs are not either: they stay as given."""
+    inputs = copy.deepcopy(r.inputs)
+    if _has_unknown(inputs):
+        return inputs
+    return read_back(r.type, inputs) or inputs
+
+
 def run(resources: Iterable[Res]) -> RunResult:
     recorded = [
         Recorded(
@@ -109,6 +133,9 @@ def run(resources: Iterable[Res]) -> RunResult:
             dependencies=[],
             additional_secret_outputs=list(r.secret_outputs),
             inputs=copy.deepcopy(r.inputs),
+            # What stack policies see, as under the engine: the provider's read-back state for a modelled type,
+            # else (a component such as HostFiles) what it registers, which is what it is given.
+            outputs=_outputs(r),
         )
         for r in resources
     ]

@@ -21,10 +21,12 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.text import Text
 
 from config.problems import SettingsError
 from config.stack import load_stack_file, settings_of
 from offline.gate import Verdict, evaluate
+from offline.imports import ruleset_imports
 from offline.plan import plan_of
 from offline.report import print_plan, print_policy, print_problems, print_resources, to_json
 from offline.runner import ROOT, RunResult, run_program
@@ -37,6 +39,20 @@ def project_for(stack_file: Path) -> tuple[Path, Path]:
     main = (yaml.safe_load(project.read_text()) or {}).get("main") or "."
     program = project.parent / str(main)
     return project, program / "__main__.py" if program.is_dir() else program
+
+
+def _print_imports(imports: list[str], console: Console) -> None:
+    if not imports:
+        return
+    console.print(
+        Text(
+            "Cloudflare entry-point rulesets: a zone has one per phase and creating one that exists fails. If the "
+            "zone already has rules in a phase (made in the dashboard or by another tool), adopt them before "
+            "`pulumi up` (needs curl, jq and CLOUDFLARE_API_TOKEN; skip a phase whose lookup finds nothing):"
+        )
+    )
+    for command in imports:  # whole, whatever the width: they are copied into a shell
+        console.print(Text(f"  {command}"), soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,16 +81,29 @@ def main(argv: list[str] | None = None) -> int:
             plan = plan_of(result, settings_of(stack))
         except SettingsError:  # the program validated these settings already; a run that failed has no plan
             plan = None
+    imports = ruleset_imports(result)
     if args.json:
-        print(to_json(result, {"ok": passed, "policy": verdict.as_dict() if verdict else None, "plan": plan}))
+        extra = {
+            "ok": passed,
+            "policy": verdict.as_dict() if verdict else None,
+            "plan": plan,
+            "rulesetImports": imports,
+        }
+        print(to_json(result, extra))
         return 0 if passed else 1
     # The terminal's width (COLUMNS when set, as rich reads it; 80 when piped without it).
-    print_check(result, plan, verdict, Console(soft_wrap=False, highlight=False), verbose=args.verbose)
+    console = Console(soft_wrap=False, highlight=False)
+    print_check(result, plan, verdict, console, verbose=args.verbose, imports=imports)
     return 0 if passed else 1
 
 
 def print_check(
-    result: RunResult, plan: dict[str, Any] | None, verdict: Verdict | None, console: Console, verbose: bool = False
+    result: RunResult,
+    plan: dict[str, Any] | None,
+    verdict: Verdict | None,
+    console: Console,
+    verbose: bool = False,
+    imports: list[str] | None = None,
 ) -> None:
     """The readable report: the plan's summary, then resources, then the policy verdict."""
     if plan is None:
@@ -83,6 +112,7 @@ def print_check(
     print_plan(plan, result, console)
     # Sections of their own (a second `up`'s changes, from the engine model) go here, before the resources.
     print_resources(plan, result, console, verbose=verbose)
+    _print_imports(imports or [], console)
     if verdict is not None:
         print_policy(verdict, console, verbose=verbose)
 

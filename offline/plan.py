@@ -114,7 +114,7 @@ def apps(result: RunResult, settings: Settings) -> list[dict[str, Any]]:
     records = {r["name"]: r for r in dns_records(result)}
     group = admins_group(settings)
     routes = site_routes(settings)
-    bypass = Counter(r.app for r in routes if r.path is not None)
+    bypass = Counter(r.app for r in routes if r.path is not None and r.login is None)  # login routes: rate limits
     rows = []
     for route in routes:
         if route.path is not None:

@@ -28,16 +28,19 @@ HOSTS = ("docker.io", "lscr.io", "ghcr.io", "quay.io", "docker.elastic.co")
 MULTI_ARCH = {"jellyfin", "sonarr", "postgres"}
 
 
-def _pins(*args: str, url: str, lock: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    registries = [f"--registry={host}={url}" for host in HOSTS]
+def _module(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pins", *args, "--lock", str(lock), *registries],
+        [sys.executable, "-m", *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, **(env or {})},
     )
+
+
+def _pins(*args: str, url: str, lock: Path) -> subprocess.CompletedProcess[str]:
+    return _module("pins", *args, "--lock", str(lock), *(f"--registry={host}={url}" for host in HOSTS))
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +129,8 @@ def test_pinned_stack_runs_by_digest_and_passes_require_digests(
     strict.write_text(yaml.safe_dump(doc))
 
     def check(lock_file: Path) -> tuple[int, dict[str, object]]:
-        done = subprocess.run(
-            [sys.executable, "-m", "offline.check", "--stack-file", str(strict), "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "MEDIA_SERVER_IMAGES_LOCK": str(lock_file)},
-        )
+        argv = ("offline.check", "--stack-file", str(strict), "--json")
+        done = _module(*argv, env={"MEDIA_SERVER_IMAGES_LOCK": str(lock_file)})
         return done.returncode, json.loads(done.stdout)
 
     code, result = check(lock)

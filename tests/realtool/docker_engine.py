@@ -187,8 +187,8 @@ HANDLED_INPUTS = frozenset(
 
 def create_spec(
     inputs: dict[str, Any], host_root: Path, network_ids: dict[str, str], container_ids: dict[str, str]
-) -> tuple[dict[str, Any], list[tuple[str, list[str]]]]:
-    """The Engine API create body for recorded inputs, and the networks to connect after it (name, aliases).
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The Engine API create body for recorded inputs, and the networks to connect after it (name, endpoint).
 
     As the provider does (resource_docker_container_funcs.go:391, 456, 462-503, 586): the create request carries an
     empty NetworkingConfig and only the network mode; then, for networks_advanced, the default bridge is
@@ -234,7 +234,12 @@ def create_spec(
         host["NetworkMode"] = "container:" + container_ids[mode.removeprefix("container:")]
     else:
         host["NetworkMode"] = network_ids.get(mode, mode)
-    connect = [(net["name"], list(net.get("aliases") or [])) for net in inputs.get("networksAdvanced") or []]
+    connect = []
+    for net in inputs.get("networksAdvanced") or []:
+        endpoint: dict[str, Any] = {"Aliases": list(net.get("aliases") or [])}
+        if net.get("ipv4Address"):  # a fixed address (Traefik's on the proxy network), as the provider sends it
+            endpoint["IPAMConfig"] = {"IPv4Address": net["ipv4Address"]}
+        connect.append((net["name"], endpoint))
     check = inputs.get("healthcheck")
     body: dict[str, Any] = {
         "Image": TEST_IMAGE,

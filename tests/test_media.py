@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from config.catalog import LSIO_CAPABILITIES
 from config.layout import host_path
 from config.settings import Settings
 from config.spec import Tier
@@ -244,7 +245,8 @@ def test_linuxserver_apps_get_ids_umask_and_their_init_capabilities(prod: RunRes
     for name in ("sonarr", "radarr", "qbittorrent", "calibre-web"):
         res = containers(prod)[name]
         assert {"PUID", "PGID", "UMASK"} <= set(env_of(res)), name
-        assert set(res.inputs["capabilities"]["adds"]) == {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
+        assert set(res.inputs["capabilities"]["adds"]) == set(LSIO_CAPABILITIES)
+        assert "KILL" in LSIO_CAPABILITIES  # s6-supervise (root) signals the app user on stop
 
 
 def test_immich_keeps_its_own_database_with_a_generated_password(prod: RunResult) -> None:

@@ -73,7 +73,9 @@ class ProxyLayer(ServiceLayer):
             render.DYNAMIC_PATH: to_yaml(render.render_dynamic(settings)),
         }
         env = dict(spec.env)
-        token = self._args.config_secrets.get("cloudflareApiToken")
+        # Traefik gets its own token, limited to the DNS-01 challenge (Zone Read + DNS Edit on the zone), never the
+        # program's cloudflareApiToken, which can rewrite the zone's WAF, cache rules and settings.
+        token = self._args.config_secrets.get("cloudflareDnsToken")
         if settings.cloudflare.enabled and token is not None:
             # lego (Traefik's ACME client) reads any of its variables from a file named by <NAME>_FILE.
             files[render.CLOUDFLARE_TOKEN_FILE] = token

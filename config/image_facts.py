@@ -110,12 +110,12 @@ _FACTS["traefik"] = ImageFacts(
     ),
     binaries={"traefik": Binary(why="the image is the traefik binary; `traefik healthcheck --ping`", source=_traefik)},
     writes=Writes(
-        paths=("/var/log/traefik", "/etc/traefik/acme"),
+        paths=("/var/log/traefik", "/etc/traefik"),
         source=_inferred(
             "traefik/traefik",
             "pkg/provider/acme/local_store.go",
             "v3.7.15",
-            "the access log (render.traefik.ACCESS_LOG) and the ACME store under /etc/traefik, both in mounts",
+            "the access log (render.traefik.ACCESS_LOG) and the ACME store /etc/traefik/acme.json, both in mounts",
         ),
     ),
     env=_env(
@@ -142,7 +142,7 @@ _FACTS["crowdsec"] = ImageFacts(
     writes=Writes(paths=("/etc/crowdsec", "/var/lib/crowdsec/data"), source=_crowdsec_start),
     env={
         **_env(_crowdsec_start, "v1.0.0", "COLLECTIONS"),
-        **_env(_crowdsec_start, "v1.4.0", "BOUNCER_KEY_traefik"),
+        **_env(_crowdsec_start, "v1.3.3", "BOUNCER_KEY_traefik"),
     },
 )
 
@@ -167,9 +167,9 @@ _FACTS["crowdsec-bouncer"] = ImageFacts(
     },
     writes=Writes(paths=(), source=_bouncer),
     env=_env(
-        _bouncer_env, "v0.1.0", "CROWDSEC_AGENT_HOST", "CROWDSEC_BOUNCER_API_KEY", "CROWDSEC_BOUNCER_SCHEME", "GIN_MODE"
+        _bouncer_env, "v0.0.1", "CROWDSEC_AGENT_HOST", "CROWDSEC_BOUNCER_API_KEY", "CROWDSEC_BOUNCER_SCHEME", "GIN_MODE"
     )
-    | _env(_bouncer_env, "v0.3.0", "TRUSTED_PROXIES"),
+    | _env(_bouncer_env, "v0.3.4", "TRUSTED_PROXIES"),
 )
 
 _cloudflared = _src(
@@ -282,14 +282,26 @@ _FACTS["authelia"] = ImageFacts(
                 "authelia/authelia",
                 "internal/configuration/const.go",
                 "v4.39.20",
-                "every secret key reads AUTHELIA_<PATH>_FILE",
+                "every secret key reads AUTHELIA_<PATH>_FILE; since = the first tag whose schema has the key",
             ),
-            "v4.30.0",
+            "v4.33.0",
+            "AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE",
+        ),
+        **_env(
+            _src("authelia/authelia", "internal/configuration/schema/keys.go", "v4.29.0"),
+            "v4.29.0",
             "AUTHELIA_IDENTITY_PROVIDERS_OIDC_HMAC_SECRET_FILE",
+        ),
+        **_env(
+            _src("authelia/authelia", "internal/configuration/schema/keys.go", "v4.2.0"),
+            "v4.2.0",
             "AUTHELIA_SESSION_REDIS_PASSWORD_FILE",
             "AUTHELIA_SESSION_SECRET_FILE",
-            "AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE",
             "AUTHELIA_STORAGE_POSTGRES_PASSWORD_FILE",
+        ),
+        **_env(
+            _inferred("authelia/authelia", "internal/configuration/schema/keys.go", "v4.39.20", "present at the pin"),
+            "v4.2.0",
             "AUTHELIA_NOTIFIER_SMTP_PASSWORD_FILE",
             "AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE",
             "AUTHELIA_IDENTITY_PROVIDERS_OIDC_JWKS_0_KEY_FILE",
@@ -305,8 +317,8 @@ _FACTS["authelia"] = ImageFacts(
             "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE",
         ),
         **_env(
-            _src("authelia/authelia", "cmd/authelia/main.go", "v4.39.20", "X_AUTHELIA_CONFIG names the files"),
-            "v4.30.0",
+            _src("authelia/authelia", "internal/commands", "v4.38.0", "first tag that reads X_AUTHELIA_CONFIG"),
+            "v4.38.0",
             "X_AUTHELIA_CONFIG",
         ),
     },
@@ -456,8 +468,8 @@ _FACTS["navidrome"] = ImageFacts(
     binaries={"wget": Binary(why="busybox in alpine:3.19", source=_nd)},
     writes=Writes(paths=("/data",), source=_nd),
     env={
-        **_env(_nd_conf, "v0.1.0", "ND_MUSICFOLDER", "ND_DATAFOLDER"),
-        **_env(_nd_conf, "v0.50.0", "ND_REVERSEPROXYWHITELIST"),
+        **_env(_nd_conf, "v0.3.0", "ND_MUSICFOLDER", "ND_DATAFOLDER"),
+        **_env(_nd_conf, "v0.44.0", "ND_REVERSEPROXYWHITELIST"),
     },
 )
 
@@ -564,7 +576,10 @@ _qbt = _src(
     "reads WEBUI_PORT and TORRENTING_PORT",
 )
 _FACTS["qbittorrent"] = _lsio(
-    "qbittorrent", "5.1.2-r4-ls426", ("/config", "/data"), _env(_qbt, "4.6.0", "WEBUI_PORT", "TORRENTING_PORT")
+    "qbittorrent",
+    "5.1.2-r4-ls426",
+    ("/config", "/data"),
+    _env(_qbt, "4.4.1", "WEBUI_PORT") | _env(_qbt, "4.6.3", "TORRENTING_PORT"),
 )
 
 _gluetun = _src("qdm12/gluetun", "Dockerfile", "v3.40.0", "FROM alpine, no USER; /gluetun-entrypoint has `healthcheck`")
@@ -583,7 +598,7 @@ _FACTS["gluetun"] = ImageFacts(
     env={
         **_env(
             _gluetun_cfg,
-            "v3.0.0",
+            "v3.28.0",
             "VPN_SERVICE_PROVIDER",
             "VPN_TYPE",
             "FIREWALL_INPUT_PORTS",
@@ -602,7 +617,7 @@ _FACTS["gluetun"] = ImageFacts(
                 "v3.40.0",
                 "VPN_INTERFACE (retro OPENVPN_INTERFACE), defaults tun0 / wg0",
             ),
-            "v3.35.0",
+            "v3.28.0",
             "VPN_INTERFACE",
         ),
         **_env(
@@ -612,10 +627,10 @@ _FACTS["gluetun"] = ImageFacts(
                 "v3.40.0",
                 "substitutes {{PORTS}} only; {{VPN_INTERFACE}} arrives in v3.41.0",
             ),
-            "v3.39.0",
+            "v3.40.0",
             "VPN_PORT_FORWARDING_UP_COMMAND",
-            "PORT_FORWARD_ONLY",
         ),
+        **_env(_gluetun_cfg, "v3.38.0", "PORT_FORWARD_ONLY"),
     },
 )
 
@@ -804,8 +819,26 @@ _FACTS["jellystat"] = ImageFacts(
     entrypoint=Entrypoint(needs_root=False, source=_js),
     binaries={"node": Binary(why="the node base image", source=_js)},
     writes=Writes(paths=("/app/backend/backup-data",), source=_js),
-    env=_env(_js, "1.0.0", "POSTGRES_IP", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "JWT_SECRET")
-    | _env(_js, "1.1.0", "POSTGRES_DB"),
+    env=_env(
+        _src("CyferShepard/Jellystat", "backend/create_database.js, backend/routes/auth.js", "1.0.8"),
+        "1.0.8",
+        "POSTGRES_IP",
+        "POSTGRES_PORT",
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "JWT_SECRET",
+    )
+    | _env(
+        _src(
+            "CyferShepard/Jellystat",
+            "backend/create_database.js, backend/db.js",
+            "1.1.0",
+            "absent at 1.0.9; at start it runs CREATE DATABASE as the app's role, which (no CREATEDB) logs "
+            "'permission denied' and carries on with the database init-databases.sh made: noise only",
+        ),
+        "1.1.0",
+        "POSTGRES_DB",
+    ),
 )
 
 _runner = _src(

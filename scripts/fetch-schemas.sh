@@ -7,8 +7,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${MEDIA_SERVER_SCHEMAS:-$repo/../shared/schemas}"
-local_dir="$repo/.schemas"
-list="$repo/scripts/schemas.tsv"
+local_dir="${MEDIA_SERVER_SCHEMA_CACHE:-$repo/.schemas}"
+list="${MEDIA_SERVER_SCHEMA_LIST:-$repo/scripts/schemas.tsv}"
 
 matches() { # FILE SHA256
   [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]

@@ -63,7 +63,8 @@ def _host(tmp: Path, result: RunResult) -> Path:
         ["bash", str(PREPARE_SCRIPT), "--root", str(root)], input=manifest, text=True, capture_output=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    for write in (r for r in result.of_type("command:remote:Command") if r.name.endswith("-files-write")):
+    writes = result.of_type("command:remote:Command")
+    for write in (r for r in writes if r.name.endswith(("-files-write", "-write-secrets"))):
         done = subprocess.run(
             ["bash", str(WRITE_SCRIPT), "--root", str(root)],
             input=unwrap(write.inputs["stdin"]),

@@ -21,8 +21,8 @@ from config.catalog import CATALOG
 from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.problems import ProblemSpec, raise_problems
-from config.spec import NetworkName, ServiceSpec, Tier
-from config.ssh import HostAddress, HostKey, ssh_option_problems
+from config.spec import NetworkName, ServiceSpec, Tier, bypass_spec_problem
+from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
@@ -70,7 +70,7 @@ class HostSettings(Section):
         default=None,
         description="Host name (RFC 1123) or IP address of the Docker host (ssh mode); no user, port or path.",
     )
-    user: str = Field(default="deploy", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="SSH user (ssh mode).")
+    user: SshUser = Field(default="deploy", description="SSH user (ssh mode).")
     port: Port = Field(default=22, description="SSH port, 1-65535.")
     auth: Literal["agent", "key"] = Field(
         default="agent",
@@ -87,8 +87,8 @@ class HostSettings(Section):
         "ConnectTimeout, ConnectionAttempts, ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, Compression, "
         "AddressFamily, LogLevel, StrictHostKeyChecking=yes.",
     )
-    docker_socket: str = Field(
-        default="unix:///var/run/docker.sock", pattern=r"^unix:///", description="Docker socket in local mode."
+    docker_socket: DockerSocket = Field(
+        default="unix:///var/run/docker.sock", description="Docker socket in local mode."
     )
     use_sudo: bool = Field(default=True, description="Run host preparation with sudo -n (ssh mode, non-root user).")
     cpus: int | None = Field(
@@ -1156,6 +1156,7 @@ class Settings(Section):
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
         problems.extend(self._edge_problems())
+        problems.extend(self._bypass_problems())
         raise_problems("Settings", problems)
         return self
 
@@ -1203,6 +1204,16 @@ class Settings(Section):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
             )
+        return problems
+
+    def _bypass_problems(self) -> list[ProblemSpec]:
+        """Bypass paths only for apps with a login of their own, and never over a page of the app's UI."""
+        problems: list[ProblemSpec] = []
+        for name, override in self.services.items():
+            paths = tuple(override.bypass_paths or ())
+            problem = bypass_spec_problem(CATALOG[name], paths)
+            if problem:
+                problems.append((("services", name, "bypassPaths"), list(paths), f"{name} {problem}"))
         return problems
 
     def _certificate_problems(self) -> list[ProblemSpec]:

@@ -208,16 +208,22 @@ _FACTS["wireguard"] = ImageFacts(
     entrypoint=Entrypoint(
         needs_root=True,
         capabilities={"NET_ADMIN": "creates wg0 and its iptables rules", "NET_RAW": "iptables needs raw sockets"},
-        source=_src("wg-easy/wg-easy", "src/server/utils/WireGuard.ts", "v15.2.2"),
+        source=_inferred(
+            "wg-easy/wg-easy",
+            "src/server/utils/WireGuard.ts",
+            "v15.2.2",
+            "not read line by line: wg-quick and iptables run as root (the README's compose file adds NET_ADMIN, "
+            "NET_RAW)",
+        ),
     ),
     binaries={"wget": Binary(why="busybox in node:jod-alpine", source=_wg)},
     writes=Writes(
         paths=("/etc/wireguard",),
-        source=_src(
+        source=_inferred(
             "wg-easy/wg-easy",
             "src/server/utils/WireGuard.ts",
             "v15.2.2",
-            "wg0.conf and wg-easy.db under /etc/wireguard",
+            "wg0.conf and wg-easy.db under /etc/wireguard (the documented volume), not read line by line",
         ),
     ),
     env={
@@ -676,8 +682,13 @@ _FACTS["postgres-exporter"] = _prom(
 ).model_copy(
     update={
         "env": _env(
-            _src("prometheus-community/postgres_exporter", "cmd/postgres_exporter/main.go", "v0.18.1"),
-            "v0.5.0",
+            _src(
+                "prometheus-community/postgres_exporter",
+                "cmd/postgres_exporter/datasource.go",
+                "v0.18.1",
+                "DATA_SOURCE_PASS first in v0.3.0 of the tags read",
+            ),
+            "v0.3.0",
             "DATA_SOURCE_URI",
             "DATA_SOURCE_USER",
             "DATA_SOURCE_PASS",
@@ -702,7 +713,17 @@ _FACTS["redis-exporter"] = ImageFacts(
     user=ImageUser(name="59000", uid=59000, gid=59000, source=_re),
     entrypoint=Entrypoint(needs_root=False, source=_re),
     writes=Writes(paths=(), source=_re),
-    env=_env(_src("oliver006/redis_exporter", "main.go", "v1.79.0"), "v1.0.0", "REDIS_ADDR", "REDIS_PASSWORD"),
+    env=_env(
+        _src(
+            "oliver006/redis_exporter",
+            "main.go",
+            "v1.79.0",
+            "getEnv(REDIS_ADDR), getEnv(REDIS_PASSWORD); the latter first in v0.4 of the tags read",
+        ),
+        "v0.4",
+        "REDIS_ADDR",
+        "REDIS_PASSWORD",
+    ),
 )
 
 _grafana = _inferred(

@@ -913,8 +913,11 @@ class MonitoringSettings(Section):
         description="Allowed age of the last successful backup, per backup set.",
     )
     backup_max_age_default: PromDuration = Field(default="26h", description="Allowed age for any other backup set.")
-    grafana_admin_group: str = Field(
-        default="admins", pattern=r"^[A-Za-z0-9._-]{1,64}$", description="SSO group whose members are Grafana admins."
+    grafana_admin_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="SSO group whose members are Grafana admins (default: the auth backend's admin group, admins "
+        "for the file backend, lldap_admin for ldap).",
     )
 
     @model_validator(mode="after")

@@ -19,6 +19,8 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
+from config.env_overrides import env_problems
+from config.host_paths import system_path_problem
 from config.problems import ProblemSpec, raise_problems
 from config.spec import NetworkName, ServiceSpec, Tier
 from config.tailoring import tailor, tier_problems
@@ -40,6 +42,7 @@ from config.types import (
     Subdomain,
     TimeZone,
     Umask,
+    control_character,
     duration_seconds,
 )
 
@@ -57,6 +60,15 @@ class Section(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: object) -> object:
+        # Every string in a stack file is hostile: "photos\n" must not pass a check that `$` would let through.
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control character ({found}); expected plain text on one line")
+        return value
 
 
 class HostSettings(Section):
@@ -79,7 +91,9 @@ class HostSettings(Section):
         default_factory=list, description="Extra ssh options for the Docker provider, e.g. ['-o', 'ConnectTimeout=10']."
     )
     docker_socket: str = Field(
-        default="unix:///var/run/docker.sock", pattern=r"^unix:///", description="Docker socket in local mode."
+        default="unix:///var/run/docker.sock",
+        pattern=r"^unix:///[A-Za-z0-9._/-]+$",
+        description="Docker socket in local mode.",
     )
     use_sudo: bool = Field(default=True, description="Run host preparation with sudo -n (ssh mode, non-root user).")
     cpus: int | None = Field(
@@ -104,7 +118,7 @@ class HostSettings(Section):
 
 
 class PathSettings(Section):
-    """Directory roots on the Docker host."""
+    """Directory roots on the Docker host: separate trees of the site's own, never a system tree (/etc, /home, ...)."""
 
     config_root: AbsPath = Field(default="/opt/mediaserver", description="Per-app configuration and state.")
     data_root: AbsPath = Field(
@@ -131,12 +145,15 @@ class PathSettings(Section):
             "cacheRoot": self.cache_root,
             "backupRoot": self.backup_root,
         }
+        if self.transcode_path is not None:
+            roots["transcodePath"] = self.transcode_path
         problems: list[ProblemSpec] = []
+        for key, path in roots.items():
+            if (why := system_path_problem(path)) is not None:
+                problems.append(((key,), path, why))
         for (key_a, a), (key_b, b) in itertools.combinations(roots.items(), 2):
             if a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/"):
                 problems.append(((key_b,), b, f"overlaps {key_a} ({a}); expected separate directory trees"))
-        if self.data_root == "/":
-            problems.append((("dataRoot",), "/", "the filesystem root cannot be the data root"))
         raise_problems("paths", problems)
         return self
 
@@ -197,21 +214,16 @@ class ServiceOverride(Section):
     cpus: float | None = Field(default=None, gt=0, le=64, description="CPU limit in cores.")
     subdomain: Subdomain | None = Field(default=None, description="Route the app at another subdomain.")
     env: dict[str, str] = Field(
-        default_factory=dict, description="Extra environment (never secrets: use secret config)."
+        default_factory=dict,
+        description="Extra environment (never secrets: use secret config). Names the program sets, "
+        "security-relevant names (PUID/PGID, AUTHELIA_*, *AUTH*, *INSECURE*, proxy trust lists, secrets, ...) and "
+        "apps whose environment is generated or a security boundary are refused (config/env_overrides.py).",
     )
     bypass_paths: list[BypassPath] | None = Field(
         default=None,
         description="Replace the catalog's SSO bypass path regexes (URL path, RE2), e.g. [] to send every request "
         "through Authelia.",
     )
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not name or "=" in name or any(c.isspace() for c in name):
-                raise ValueError(f"environment name {name!r} is not valid; expected NAME without '=' or spaces")
-        return env
 
 
 class GpuKind(StrEnum):
@@ -436,13 +448,13 @@ class EdgeSettings(Section):
 BACKUP_SETS: tuple[str, ...] = ("databases", "config", "metadata", "originals", "media")
 """Backup sets, each its own restic repository: dumps hourly, config/metadata/originals daily, media weekly."""
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
-_SUBSET = re.compile(r"^(?:(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<n>[0-9]+)/(?P<m>[0-9]+)|[0-9]+[KMGT])$")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,-]+")
+_SUBSET = re.compile(r"(?:(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<n>[0-9]+)/(?P<m>[0-9]+)|[0-9]+[KMGT])")
 
 
 def _cron(value: str) -> str:
     fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         raise ValueError(
             "not a cron schedule; expected five fields (minute hour day-of-month month day-of-week) "
             "such as '0 * * * *' (hourly) or '15 3 * * *' (daily at 03:15)"
@@ -451,7 +463,7 @@ def _cron(value: str) -> str:
 
 
 def _subset(value: str) -> str:
-    match = _SUBSET.match(value)
+    match = _SUBSET.fullmatch(value)
     bad = match is None
     if match and match["pct"] is not None:
         bad = not 0 < float(match["pct"]) <= 100
@@ -544,10 +556,10 @@ class BackupSetsSettings(Section):
         return value
 
 
-_REPO_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$")
-_REMOTE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]*$")
-_REPO_PATH = re.compile(r"^/?[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")
+_REPO_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,62}")
+_REMOTE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. -]*")
+_REPO_PATH = re.compile(r"/?[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*")
 
 OFFSITE_SECRETS: dict[str, tuple[str, ...]] = {
     "s3": ("backupS3AccessKeyId", "backupS3SecretAccessKey"),
@@ -585,11 +597,11 @@ class OffsiteRepository(Section):
     @model_validator(mode="after")
     def _fields_for_kind(self) -> OffsiteRepository:
         problems: list[ProblemSpec] = []
-        if not _REPO_NAME.match(self.name) or self.name == "local":
+        if not _REPO_NAME.fullmatch(self.name) or self.name == "local":
             problems.append(
                 (("name",), self.name, "expected lowercase letters, digits and hyphens (not 'local', which is taken)")
             )
-        if not _REPO_PATH.match(self.path) or ".." in self.path.split("/"):
+        if not _REPO_PATH.fullmatch(self.path) or ".." in self.path.split("/"):
             problems.append((("path",), self.path, "expected a plain path such as media-server or /srv/restic"))
         required = {
             "s3": ("endpoint", "bucket"),
@@ -600,17 +612,17 @@ class OffsiteRepository(Section):
         for key in required[self.kind]:
             if getattr(self, to_snake(key)) in (None, ""):
                 problems.append(((key,), None, f"a {self.kind} repository needs {key}"))
-        if self.endpoint is not None and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", self.endpoint):
+        if self.endpoint is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", self.endpoint):
             problems.append((("endpoint",), self.endpoint, "expected a URL such as https://s3.example.com"))
-        if self.bucket is not None and not _BUCKET.match(self.bucket):
+        if self.bucket is not None and not _BUCKET.fullmatch(self.bucket):
             problems.append((("bucket",), self.bucket, "expected a bucket name (letters, digits, . _ -)"))
-        if self.remote is not None and not _REMOTE.match(self.remote):
+        if self.remote is not None and not _REMOTE.fullmatch(self.remote):
             problems.append((("remote",), self.remote, "expected an rclone remote name such as b2crypt"))
-        if self.host is not None and not re.match(r"^[A-Za-z0-9.:-]+$", self.host):
+        if self.host is not None and not re.fullmatch(r"[A-Za-z0-9.:-]+", self.host):
             problems.append((("host",), self.host, "expected a host name or IP address"))
-        if self.user is not None and not re.match(r"^[a-z_][a-z0-9_.-]{0,31}$", self.user):
+        if self.user is not None and not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", self.user):
             problems.append((("user",), self.user, "expected a POSIX user name"))
-        if self.host_key is not None and not re.match(r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$", self.host_key):
+        if self.host_key is not None and not re.fullmatch(r"(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+", self.host_key):
             problems.append((("hostKey",), self.host_key, "expected a public key line such as ssh-ed25519 AAAA..."))
         if not self.sets:
             problems.append((("sets",), [], "copies no set; expected at least one of " + ", ".join(BACKUP_SETS)))
@@ -1085,6 +1097,7 @@ class Settings(Section):
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
         problems.extend(self._edge_problems())
+        problems.extend(env_problems(self))
         raise_problems("Settings", problems)
         return self
 

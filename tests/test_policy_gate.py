@@ -41,7 +41,7 @@ BASELINE = {  # the issue's table: rule -> levels
     "MS-008": {A}, "MS-009": {M, A}, "MS-010": {M}, "MS-011": {M, A}, "MS-012": {M}, "MS-013": {M},
     "MS-014": {M, A}, "MS-015": {A}, "MS-016": {M}, "MS-017": {M}, "MS-018": {M}, "MS-019": {M, A}, "MS-020": {M},
     "MS-021": {M, A}, "MS-022": {M}, "MS-023": {M}, "MS-024": {A}, "MS-025": {M}, "MS-026": {A}, "MS-027": {M},
-    "MS-028": {A},
+    "MS-028": {A}, "MS-029": {M},
 }  # fmt: skip
 INSECURE = ROOT / "tests" / "fixtures" / "insecure" / "Pulumi.insecure.yaml"
 
@@ -169,6 +169,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
         for rule in ("MS-025", "MS-026", "MS-027")
     ),
     ("MS-028", [*fx.edge(), _with_unknown(fx.bot_management(True), "fightMode", UNKNOWN_BOOLEAN_VALUE)]),
+    ("MS-029", [_with_unknown(container(), "envs", UNKNOWN_ARRAY_VALUE)]),
 ]
 
 
@@ -235,11 +236,12 @@ def test_secret_looking_plain_inputs_fail_offline() -> None:
     assert unmarked_secrets(RunResult("test", [host_key])) == []
 
 
-def test_secret_in_service_env_override_is_caught_end_to_end(run_site) -> None:  # type: ignore[no-untyped-def]
-    """A site can put a secret in services.<name>.env (documented as never secrets): the gate fails it."""
+def test_secret_in_service_env_override_is_refused_before_anything_registers(run_site) -> None:  # type: ignore[no-untyped-def]
+    """services.<name>.env is documented as never secrets: a secret-looking name is refused by the settings, so
+    neither MS-016 nor MS-900 ever has to catch it."""
     result = run_site(minimal_config(services={"sonarr": {"env": {"SONARR__AUTH__APIKEY": "0123456789abcdef"}}}))
-    verdict = evaluate(result)
-    assert verdict.rule_ids(EnforcementLevel.MANDATORY) == ["MS-016", OFFLINE_SECRETS]
+    assert result.resources == []
+    assert [p.key for p in result.problems] == ["media-server:services.sonarr.env.SONARR__AUTH__APIKEY"]
 
 
 # ------------------------------------------------------------------ the stacks

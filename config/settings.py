@@ -14,6 +14,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal, cast
 
+import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
@@ -21,7 +22,8 @@ from config.catalog import CATALOG
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.env_overrides import env_problems
 from config.host_paths import system_path_problem
-from config.problems import ProblemSpec, raise_problems
+from config.problems import NAMESPACE, ProblemSpec, raise_problems
+from config.ranges import overlap_problems
 from config.spec import NetworkName, ServiceSpec, Tier
 from config.tailoring import tailor, tier_problems
 from config.types import (
@@ -432,6 +434,50 @@ class WireguardSettings(Section):
             raise ValueError("peer names must be unique")
         return peers
 
+    @field_validator("dns")
+    @classmethod
+    def _dns_addresses(cls, servers: list[str]) -> list[str]:
+        for server in servers:
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise ValueError(f"{server!r} is not an IP address; expected resolvers such as 1.1.1.1") from None
+        return servers
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _allowed_networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not a network; expected CIDRs such as 0.0.0.0/0 or 10.10.0.0/24"
+                ) from None
+        return networks
+
+    @model_validator(mode="after")
+    def _peers_fit(self) -> WireguardSettings:
+        # wg-easy takes the range's first host address for the server; each peer gets one of the rest.
+        room = ipaddress.IPv4Network(self.client_cidr).num_addresses - 3
+        if len(self.peers) > room:
+            raise_problems(
+                "wireguard",
+                [
+                    (
+                        ("peers",),
+                        f"{len(self.peers)} peers",
+                        f"clientCidr {self.client_cidr} has addresses for {room} peers besides the server; expected "
+                        "fewer peers or a larger range",
+                    )
+                ],
+            )
+        return self
+
+
+HSTS_PRELOAD_MIN_SECONDS = 31536000
+"""hstspreload.org's submission requirement: max-age of at least one year (with includeSubDomains and preload)."""
+
 
 class EdgeSettings(Section):
     """Traefik, Authelia and WireGuard: TLS, headers, single sign-on, VPN."""
@@ -440,9 +486,26 @@ class EdgeSettings(Section):
     hsts_preload: bool = Field(
         default=False, description="Send HSTS with preload (only once the domain is submitted to the preload list)."
     )
-    hsts_seconds: int = Field(default=31536000, ge=0, description="HSTS max-age in seconds.")
+    hsts_seconds: int = Field(default=31536000, ge=0, le=2**31 - 1, description="HSTS max-age in seconds.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authelia.")
     wireguard: WireguardSettings = Field(default_factory=WireguardSettings, description="WireGuard.")
+
+    @model_validator(mode="after")
+    def _preload_needs_a_year(self) -> EdgeSettings:
+        if self.hsts_preload and self.hsts_seconds < HSTS_PRELOAD_MIN_SECONDS:
+            raise_problems(
+                "edge",
+                [
+                    (
+                        ("hstsSeconds",),
+                        self.hsts_seconds,
+                        f"hstsPreload is on, and the preload list requires a max-age of at least "
+                        f"{HSTS_PRELOAD_MIN_SECONDS} (one year); expected hstsSeconds >= {HSTS_PRELOAD_MIN_SECONDS} "
+                        "or hstsPreload false",
+                    )
+                ],
+            )
+        return self
 
 
 BACKUP_SETS: tuple[str, ...] = ("databases", "config", "metadata", "originals", "media")
@@ -1019,6 +1082,9 @@ class DataSettings(Section):
     )
 
 
+ACK_PLACEHOLDER = "<why the site accepts the CDN terms for this app, 20+ characters>"
+
+
 class PolicySettings(Section):
     """What the site accepts that the policy pack would otherwise refuse, each with its reason."""
 
@@ -1098,6 +1164,7 @@ class Settings(Section):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
         problems.extend(self._edge_problems())
         problems.extend(env_problems(self))
+        problems.extend(overlap_problems(self))
         raise_problems("Settings", problems)
         return self
 
@@ -1129,22 +1196,37 @@ class Settings(Section):
                 for spec in self.enabled_services()
                 if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
             )
-            why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
-            for name in streaming:
-                if name not in self.policy.acknowledge_proxied_media:
-                    problems.append(
-                        (
-                            ("policy", "acknowledgeProxiedMedia", name),
-                            None,
-                            f"{name} streams media and would be proxied ({why}); read Cloudflare's terms on serving "
-                            "video (README) and give the reason the site accepts it here, or keep it DNS-only",
-                        )
-                    )
+            acks = self.policy.acknowledge_proxied_media
+            missing = [name for name in streaming if name not in acks]
+            for name in missing:
+                problems.append(
+                    (("policy", "acknowledgeProxiedMedia", name), None, self._proxied_media_message(name, missing))
+                )
         if self.is_enabled("wireguard") and not (self.edge.wireguard.endpoint or cloudflare.public_address):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
             )
         return problems
+
+    def _proxied_media_message(self, name: str, missing: list[str]) -> str:
+        """What to do about a proxied streaming app, with the exact stack-file line that acknowledges every one."""
+        wanted = {**self.policy.acknowledge_proxied_media, **dict.fromkeys(missing, ACK_PLACEHOLDER)}
+        line = (
+            f"{NAMESPACE}:policy: "
+            + yaml.safe_dump(
+                {"acknowledgeProxiedMedia": wanted}, default_flow_style=True, width=10_000, sort_keys=True
+            ).strip()
+        )
+        terms = "read Cloudflare's terms on serving video (README)"
+        if self.cloudflare.mode == "tunnel":
+            return (
+                f"{name} streams media, and tunnel mode carries every app through Cloudflare (no record can be "
+                f"DNS-only); {terms}, then give the reason the site accepts them under config:, e.g. {line}"
+            )
+        return (
+            f"{name} streams media and would be proxied (cloudflare.proxied); {terms}, then keep it DNS-only "
+            f"(cloudflare.proxied.{name}: false) or give the reason the site accepts them under config:, e.g. {line}"
+        )
 
     def cloudflare_proxied(self, spec: ServiceSpec) -> bool:
         """Whether the app's DNS record is proxied (orange cloud) at Cloudflare."""

@@ -79,6 +79,24 @@ def _timezone(value: str) -> str:
     return value
 
 
+PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+"""RFC 1918: the only ranges a site's own networks may use."""
+DOCKER_DEFAULT_BRIDGE = ipaddress.IPv4Network("172.17.0.0/16")
+"""docker0, the engine's default bridge on every host (dockerd --bip default)."""
+
+
+def range_problem(net: ipaddress.IPv4Network) -> str | None:
+    """Why a site network may not use this range, or None."""
+    if not any(net.subnet_of(p) for p in PRIVATE):
+        return (
+            f"{net} is not a private range, so it would shadow hosts on the internet; expected a subnet of "
+            "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)"
+        )
+    if net.overlaps(DOCKER_DEFAULT_BRIDGE):
+        return f"{net} overlaps Docker's default bridge docker0 ({DOCKER_DEFAULT_BRIDGE}); expected another range"
+    return None
+
+
 def _cidr(value: str) -> str:
     try:
         net = ipaddress.IPv4Network(value, strict=True)
@@ -88,6 +106,8 @@ def _cidr(value: str) -> str:
         ) from None
     if net.prefixlen > 29:
         raise ValueError("network too small; expected a prefix of /29 or larger (e.g. /24)")
+    if (why := range_problem(net)) is not None:
+        raise ValueError(why)
     return str(net)
 
 

@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from offline.runner import ROOT, RunResult, run_program
 from policies.rules import POLICIES, authelia, cloudflare, rule_id
 from policies.rules.common import justified
 from tests import policy_fixtures as fx
-from tests.conftest import containers, minimal_config
+from tests.conftest import containers, make_check, minimal_config
 from tests.policy_harness import Res, check, container, image, provider, run
 from tests.test_policy_containers import MUTATIONS
 
@@ -304,13 +303,7 @@ def test_insecure_fixture_stack_fails_with_exactly_its_rule_ids() -> None:
 
 def test_insecure_fixture_summary_prints_each_violation_and_the_verdict() -> None:
     """As the issue says it: `make check STACK_FILE=...` (setup is taken as done: the suite runs inside it)."""
-    made = subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed", "check", f"STACK_FILE={INSECURE.relative_to(ROOT)}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    made = make_check(INSECURE.relative_to(ROOT))
     code, output = made.returncode, made.stdout
     assert code != 0, made.stderr
     assert "Policy violations" in output

@@ -32,7 +32,12 @@ stack = pulumi.get_stack()
 
 host = RemoteHost(
     "host",
-    RemoteHostArgs(host=settings.host, directories=directory_tree(settings), private_key=site.secret("sshPrivateKey")),
+    RemoteHostArgs(
+        host=settings.host,
+        directories=directory_tree(settings),
+        private_key=site.secret("sshPrivateKey"),
+        stack=stack,
+    ),
 )
 on_host = pulumi.ResourceOptions(providers={"docker": host.provider})
 

@@ -13,6 +13,7 @@ import pulumi_docker as docker
 
 from config.layout import Directory, render_manifest
 from config.settings import HostSettings
+from render.ssh import docker_ssh_options, ssh_files_script
 
 PREPARE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "prepare-host.sh"
 
@@ -22,6 +23,32 @@ class RemoteHostArgs:
     host: HostSettings
     directories: list[Directory]
     private_key: pulumi.Input[str] | None = None
+    stack: str = "dev"
+
+
+def docker_ssh_opts(
+    host: HostSettings, stack: str, private_key: pulumi.Input[str] | None
+) -> pulumi.Output[list[str]] | None:
+    """The Docker provider's `ssh_opts`, resolved only once the files they name are written on this machine.
+
+    pulumi-command's `local.run` is an invoke: it runs on every preview and up, before the provider is
+    configured (the provider's inputs wait for it), and not at all under the test mocks.
+    """
+    if host.mode != "ssh":
+        return None
+    key = None
+    if host.auth == "key" and private_key is not None:
+        # OpenSSH refuses a private key file whose last line has no newline.
+        key = pulumi.Output.from_input(private_key).apply(lambda k: k if k.endswith("\n") else k + "\n")
+    written = command.local.run_output(
+        command=ssh_files_script(host, stack),
+        interpreter=["/bin/sh", "-c"],
+        stdin=key,
+        logging=command.local.Logging.NONE,
+    )
+    options = docker_ssh_options(host, stack)
+    # The result is secret because the key went in on stdin; the options themselves hold no secret.
+    return pulumi.Output.unsecret(written.apply(lambda _: options))
 
 
 def script_command(host: HostSettings, script: str, name: str = "prepare-host") -> str:
@@ -80,7 +107,7 @@ class RemoteHost(pulumi.ComponentResource):
 
         self.provider = docker.Provider(
             f"{name}-docker",
-            docker.ProviderArgs(host=host.docker_host, ssh_opts=list(host.ssh_options) or None),
+            docker.ProviderArgs(host=host.docker_host, ssh_opts=docker_ssh_opts(host, args.stack, args.private_key)),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

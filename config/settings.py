@@ -25,6 +25,7 @@ from config.host_paths import system_path_problem
 from config.problems import NAMESPACE, ProblemSpec, raise_problems
 from config.ranges import overlap_problems
 from config.spec import NetworkName, ServiceSpec, Tier
+from config.ssh import HostAddress, HostKey, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
@@ -40,7 +41,6 @@ from config.types import (
     Port,
     PosixId,
     PromDuration,
-    SshOption,
     Subdomain,
     TimeZone,
     Umask,
@@ -79,18 +79,26 @@ class HostSettings(Section):
     mode: Literal["ssh", "local"] = Field(
         default="ssh", description="ssh: Docker over ssh://user@address:port; local: this machine's Docker socket."
     )
-    address: str | None = Field(default=None, description="Host name or IP address of the Docker host (ssh mode).")
+    address: HostAddress | None = Field(
+        default=None,
+        description="Host name (RFC 1123) or IP address of the Docker host (ssh mode); no user, port or path.",
+    )
     user: str = Field(default="deploy", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="SSH user (ssh mode).")
     port: Port = Field(default=22, description="SSH port, 1-65535.")
     auth: Literal["agent", "key"] = Field(
         default="agent",
         description="agent: use SSH_AUTH_SOCK; key: the private key in secret config media-server:sshPrivateKey.",
     )
-    host_key: str | None = Field(
-        default=None, description="The host's public key line (e.g. ssh-ed25519 AAAA...), pinned for host prep."
+    host_key: HostKey | None = Field(
+        default=None,
+        description="The host's public key line (e.g. ssh-ed25519 AAAA..., from /etc/ssh/ssh_host_ed25519_key.pub), "
+        "required in ssh mode: the only key the Docker provider and host preparation accept.",
     )
-    ssh_options: list[SshOption] = Field(
-        default_factory=list, description="Extra ssh options for the Docker provider, e.g. ['-o', 'ConnectTimeout=10']."
+    ssh_options: list[str] = Field(
+        default_factory=list,
+        description="Extra ssh options for the Docker provider, as pairs: ['-o', 'ConnectTimeout=10']. Allowed: "
+        "ConnectTimeout, ConnectionAttempts, ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, Compression, "
+        "AddressFamily, LogLevel, StrictHostKeyChecking=yes.",
     )
     docker_socket: str = Field(
         default="unix:///var/run/docker.sock",
@@ -108,15 +116,29 @@ class HostSettings(Section):
 
     @model_validator(mode="after")
     def _address_for_ssh(self) -> HostSettings:
+        problems: list[ProblemSpec] = [
+            (("sshOptions", index), value, message) for index, value, message in ssh_option_problems(self.ssh_options)
+        ]
         if self.mode == "ssh" and not self.address:
-            raise_problems("host", [(("address",), self.address, "ssh mode needs the Docker host's address")])
+            problems.append((("address",), self.address, "ssh mode needs the Docker host's address"))
+        if self.mode == "ssh" and not self.host_key:
+            problems.append(
+                (
+                    ("hostKey",),
+                    self.host_key,
+                    "ssh mode pins the host's key; expected its public key line, e.g. the content of "
+                    "/etc/ssh/ssh_host_ed25519_key.pub on the host",
+                )
+            )
+        raise_problems("host", problems)
         return self
 
     @property
     def docker_host(self) -> str:
         if self.mode == "local":
             return self.docker_socket
-        return f"ssh://{self.user}@{self.address}:{self.port}"
+        address = f"[{self.address}]" if ":" in (self.address or "") else self.address
+        return f"ssh://{self.user}@{address}:{self.port}"
 
 
 class PathSettings(Section):

@@ -24,7 +24,7 @@ from config.settings import Settings
 from config.stack_yaml import StackFileError, load_yaml_file, mapping_items, mark, value_node
 
 SECRET_KEYS: dict[str, str] = {
-    "sshPrivateKey": "Private key for host preparation over SSH (host.auth = key).",
+    "sshPrivateKey": "Private key for Docker over SSH and host preparation (host.auth = key).",
     "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
     "vpnWireguardPrivateKey": "WireGuard private key from the VPN provider (media.vpn.type wireguard).",
     "vpnWireguardPresharedKey": "Optional WireGuard preshared key, for providers that issue one.",

@@ -201,18 +201,6 @@ def _bypass_path(value: str) -> str:
     return value
 
 
-def _ssh_option(value: str) -> str:
-    normalised = re.sub(r"\s+", "", value).lower()
-    if "stricthostkeychecking=no" in normalised or "stricthostkeychecking=off" in normalised:
-        raise ValueError(
-            "disables host key checking; expected StrictHostKeyChecking=yes with a known_hosts entry "
-            "(set host.hostKey or add the host to known_hosts)"
-        )
-    if "userknownhostsfile=/dev/null" in normalised:
-        raise ValueError("discards known hosts; expected a real UserKnownHostsFile or none")
-    return value
-
-
 def duration_seconds(value: str) -> float:
     """A Prometheus duration (1h30m, 26h, 8d, 500ms) in seconds."""
     match = _PROM_DURATION.fullmatch(value)
@@ -258,7 +246,6 @@ ImageTag = Annotated[str, AfterValidator(_image_tag)]
 Digest = Annotated[str, AfterValidator(_digest)]
 MemorySize = Annotated[str, AfterValidator(_memory)]
 Umask = Annotated[str, AfterValidator(_umask)]
-SshOption = Annotated[str, AfterValidator(_ssh_option)]
 PosixId = Annotated[int, AfterValidator(_posix_id)]
 BypassPath = Annotated[str, AfterValidator(_bypass_path)]
 """A URL path regex (RE2 subset) that skips SSO for mobile apps and API clients."""

@@ -109,8 +109,16 @@ class EngineMocks(Mocks):
             rid = _digest("cf", args.name)[:32]
         return rid, state
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        """Invokes the program made (token, args), in order: e.g. pulumi-command's `local.run` writing ssh files."""
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, _normalise(dict(args.args))))
+        if args.token == "command:local:run":  # noqa: S105 - an invoke token, not a password
+            return {"stdout": "", "stderr": ""}, []
+        return {}, []
 
 
 class RecordingMonitor(MockMonitor):

@@ -28,6 +28,8 @@ class RunResult:
     resources: list[Recorded] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Invokes (token, args) the program made; invokes are not resources and run on preview too."""
 
     @property
     def ok(self) -> bool:
@@ -73,4 +75,5 @@ def run_program(stack: StackConfig, preview: bool = False, program: Path = PROGR
     result.resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
     _attach_host_files(result.resources)
     result.exports = monitor.stack_outputs
+    result.calls = list(mocks.calls)
     return result

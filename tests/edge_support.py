@@ -63,6 +63,14 @@ def env(res: Recorded) -> dict[str, str]:
     return dict(item.split("=", 1) for item in unwrap(res.inputs.get("envs")) or [])
 
 
+def generated_password(result: RunResult, name: str) -> str:
+    """The value the (mock) provider generated for the RandomPassword named `name`."""
+    (password,) = [r for r in result.of_type("random:index/randomPassword:RandomPassword") if r.name == name]
+    value: str = unwrap(password.outputs["result"])
+    assert value, name
+    return value
+
+
 def container(result: RunResult, service: str) -> Recorded:
     found: Recorded = containers(result)[service]
     return found

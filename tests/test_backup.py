@@ -29,6 +29,7 @@ from render.backup import (
     runner_path,
 )
 from tests.conftest import containers, minimal_config
+from tests.edge_support import container, env, generated_password
 
 LAYOUT = RunnerLayout()
 SKIPPED = {MountRole.CACHE, MountRole.DOWNLOADS, MountRole.SCRATCH, MountRole.DATABASE}
@@ -328,8 +329,11 @@ def test_repository_password_is_generated_protected_and_exported_secret(prod: Ru
 
 
 def test_immich_database_password_is_shared(prod: RunResult) -> None:
-    names = {r.name for r in prod.of_type("random:index/randomPassword:RandomPassword")}
-    assert "secrets-db-server-immich-postgres" in names
+    """One generated password reaches Immich's PostgreSQL, Immich, and the backup runner's dump of it."""
+    password = generated_password(prod, "secrets-db-server-immich-postgres")
+    assert env(container(prod, "immich-postgres"))["POSTGRES_PASSWORD"] == password
+    assert env(container(prod, "immich-server"))["DB_PASSWORD"] == password
+    assert env(container(prod, "backup"))["PGPASSWORD_IMMICH_POSTGRES"] == password
 
 
 def test_backup_tier_off_registers_no_runner(dev: RunResult) -> None:

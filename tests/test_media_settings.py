@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from types import MappingProxyType
 
 import pytest
 
+from config.catalog import CATALOG
+from config.spec import MountRole, MountSpec, StorageRoot
 from config.stack import parse_settings
 from offline.runner import RunResult
 from tests.conftest import minimal_config
 from tests.test_settings import only_problem
 
 DOWNLOADS = {"gluetun": {"enabled": True}, "qbittorrent": {"enabled": True}}
+MOVERS = sorted(name for name, spec in CATALOG.items() if spec.moves_files)
 PROTON = {"vpn": {"provider": "protonvpn", "portForwarding": True}}
 
 
@@ -83,7 +88,11 @@ def test_bad_wireguard_address() -> None:
 def test_transcode_scratch_larger_than_jellyfins_memory() -> None:
     problem = only_problem(media={"transcodeTmpfs": "3g"})
     assert problem.startswith("media-server:media.transcodeTmpfs: RAM transcode scratch counts against")
-    assert parse_settings(minimal_config(media={"transcodeTmpfs": "3g"}, paths={"transcodePath": "/mnt/ssd/t"}))
+    # With scratch on an SSD path the RAM size no longer counts: accepted, and the scratch is that mount.
+    settings = parse_settings(minimal_config(media={"transcodeTmpfs": "3g"}, paths={"transcodePath": "/mnt/ssd/t"}))
+    jellyfin = settings.service("jellyfin")
+    assert "/cache/transcodes" not in jellyfin.tmpfs
+    assert [m.root for m in jellyfin.mounts if m.target == "/cache/transcodes"] == [StorageRoot.TRANSCODE]
 
 
 @pytest.mark.parametrize(
@@ -112,3 +121,42 @@ def test_download_client_with_vpn_credentials_deploys(run_site: Callable[..., Ru
     site = minimal_config(services=DOWNLOADS, media=PROTON, tiers={"edge": False, "monitoring": False})
     result = run_site(site, secrets={"vpnWireguardPrivateKey": "k"})
     assert result.ok, result.problems
+
+
+HARDLINK_BREAKERS = {
+    "separate downloads and media mounts": (("downloads", "/downloads", False), ("media", "/media", False)),
+    "a subfolder at /data": (("media", "/data", False),),
+    "the data root read-only": (("", "/data", True),),
+    "the data root elsewhere": (("", "/mnt/data", False),),
+    "no data mount": (),
+}
+
+
+@pytest.mark.parametrize("data_mounts", HARDLINK_BREAKERS.values(), ids=HARDLINK_BREAKERS.keys())
+def test_app_that_moves_files_must_see_the_one_data_root(
+    data_mounts: tuple[tuple[str, str, bool], ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No setting splits a mover's data mount today: a catalog entry that did (or a tailoring) is refused."""
+    sonarr = CATALOG["sonarr"]
+    assert sonarr.moves_files
+    mounts = [m for m in sonarr.mounts if m.root is not StorageRoot.DATA]
+    mounts += [
+        MountSpec(target=t, root=StorageRoot.DATA, source=s, read_only=ro, role=MountRole.MEDIA)
+        for s, t, ro in data_mounts
+    ]
+    split = sonarr.model_copy(update={"mounts": tuple(mounts)})
+    monkeypatch.setattr("config.settings.CATALOG", MappingProxyType({**CATALOG, "sonarr": split}))
+    problem = only_problem()
+    got = json.dumps([list(m) for m in data_mounts])
+    assert problem == (
+        "media-server:services.sonarr: sonarr moves files, so it must see the whole data root read-write at /data "
+        f"through one mount; separate mounts turn hardlinks into copies (got {got})"
+    )
+
+
+def test_shipped_movers_keep_the_hardlink_invariant() -> None:
+    movers = {name: {"enabled": True} for name in MOVERS}
+    settings = parse_settings(minimal_config(services={**DOWNLOADS, **movers}, media=PROTON))
+    for name in MOVERS:
+        data = [(m.source, m.target, m.read_only) for m in settings.service(name).mounts if m.root is StorageRoot.DATA]
+        assert data == [("", "/data", False)], name

@@ -25,7 +25,7 @@ from render.grafana import render_dashboards
 from render.prometheus import PROBE_JOB, render_prometheus_config
 from render.serialise import to_yaml
 from tests.conftest import containers, minimal_config
-from tests.edge_support import uploads
+from tests.edge_support import container, env, generated_password, uploads
 from tests.monitoring_support import panels, site, stack_settings
 
 PROD_SECRETS = {"alertSmtpPassword": "smtp-pw", "alertWebhookUrl": "https://hook", "alertTelegramBotToken": "tg"}
@@ -214,11 +214,17 @@ def test_grafana_signs_in_through_authelia(prod: RunResult) -> None:
 
 
 def test_jellystat_uses_its_generated_database_login(prod: RunResult) -> None:
-    env = dict(item.split("=", 1) for item in containers(prod)["jellystat"].inputs["envs"].value)
-    assert (
-        env["POSTGRES_IP"] == "postgres" and env["POSTGRES_USER"] == "jellystat" and env["POSTGRES_DB"] == "jellystat"
+    """The login PostgreSQL's init creates (database:role list, role password) is the one Jellystat signs in with."""
+    jellystat, postgres = env(container(prod, "jellystat")), env(container(prod, "postgres"))
+    assert (jellystat["POSTGRES_IP"], jellystat["POSTGRES_USER"], jellystat["POSTGRES_DB"]) == (
+        "postgres",
+        "jellystat",
+        "jellystat",
     )
-    assert env["POSTGRES_PASSWORD"] and env["JWT_SECRET"]
+    assert "jellystat:jellystat" in postgres["MS_DATABASES"].split()
+    password = generated_password(prod, "secrets-db-jellystat")
+    assert jellystat["POSTGRES_PASSWORD"] == postgres["MS_PASSWORD_JELLYSTAT"] == password
+    assert jellystat["JWT_SECRET"] == generated_password(prod, "monitoring-jellystat-jwt") != password
 
 
 def test_dev_stack_has_no_monitoring(dev: RunResult) -> None:

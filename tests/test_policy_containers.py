@@ -241,11 +241,16 @@ def test_unjustified_entry_is_a_violation_even_when_unused() -> None:
     assert verdict.rule_ids() == ["MS-012"] and "has no justification" in verdict.violations[0].message
 
 
-def test_sys_admin_is_never_allowlisted() -> None:
-    res = container("wireguard", "edge", capabilities={"drops": ["ALL"], "adds": ["SYS_ADMIN"]})
-    config = {"ms-002-capability-adds-allowlisted": {"allowlist": {"wireguard": {"capabilities": ["SYS_ADMIN"],
+@pytest.mark.parametrize("cap", ["SYS_ADMIN", "CAP_SYS_ADMIN", "ALL", "cap_all"])
+def test_sys_admin_and_all_are_never_allowlisted(cap: str) -> None:
+    res = container("wireguard", "edge", capabilities={"drops": ["ALL"], "adds": [cap]})
+    config = {"ms-002-capability-adds-allowlisted": {"allowlist": {"wireguard": {"capabilities": [cap],
                                                                                  "justification": WHY}}}}  # fmt: skip
-    assert rules(res, config=config) == {"MS-002"}
+    verdict = check(res, config=config)
+    name = cap.upper().removeprefix("CAP_")
+    assert messages(verdict, "MS-002") == [
+        f"wireguard adds {name}, which no service may have; fix: remove it from the capability adds"
+    ]
 
 
 def test_allowlisted_port_still_may_not_be_another_port() -> None:

@@ -13,7 +13,9 @@ from tests.conftest import CONTAINER, containers, minimal_config
 def test_prod_docker_provider_is_ssh(prod: RunResult) -> None:
     (provider,) = prod.of_type("pulumi:providers:docker")
     assert provider.inputs["host"] == "ssh://deploy@media-host.example.org:22"
-    assert provider.inputs["sshOpts"] == ["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=15"]
+    options = provider.inputs["sshOpts"]
+    assert options[:2] == ["-F", "none"] and "UserKnownHostsFile=${HOME}/.media-server/ssh/prod/known_hosts" in options
+    assert options[-4:] == ["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=15"]
 
 
 def test_dev_uses_local_socket(dev: RunResult) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import re
 from typing import Any
 
 import pytest
 
 from config.problems import SettingsError
+from config.spec import NetworkName
 from config.stack import parse_settings
 from tests.conftest import minimal_config
 
@@ -74,7 +77,14 @@ def test_minimal_site_is_valid() -> None:
             r"less than or equal to 65535",
         ),
         (
-            {"host": {"mode": "ssh", "address": "h.example.org", "sshOptions": ["-o", "StrictHostKeyChecking=no"]}},
+            {
+                "host": {
+                    "mode": "ssh",
+                    "address": "h.example.org",
+                    "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0cMVt0d6vNRiX0i5cM1qk0D0Y0xG4yKQ2iHk4n7Bq2",
+                    "sshOptions": ["-o", "StrictHostKeyChecking=no"],
+                }
+            },
             "media-server:host.sshOptions[1]",
             r"disables host key checking",
         ),
@@ -124,8 +134,10 @@ def test_every_problem_reported_at_once() -> None:
     ]
 
 
-def test_ssh_mode_needs_address() -> None:
-    assert only_problem(host={"mode": "ssh"}).startswith("media-server:host.address: ssh mode needs")
+def test_ssh_mode_needs_address_and_host_key() -> None:
+    found = problems_for(host={"mode": "ssh"})
+    assert [p.split(":")[1] for p in found] == ["host.address", "host.hostKey"], found
+    assert found[0].startswith("media-server:host.address: ssh mode needs"), found
 
 
 def test_gpu_intel_needs_group_ids() -> None:
@@ -162,3 +174,26 @@ def test_cpu_limits_capped_at_the_hosts_cores() -> None:
         "media-server:services.jellyfin.cpus: above the host's 2 cores (host.cpus); Docker refuses such a limit "
         "(got 3.0)"
     )
+
+
+DEFAULT_NETWORKS = {name.value: parse_settings(minimal_config()).networks.cidr(name) for name in NetworkName}
+
+
+NETWORK_PAIRS = list(itertools.combinations([n.value for n in NetworkName], 2))
+
+
+@pytest.mark.parametrize(("first", "second"), NETWORK_PAIRS, ids=[f"{a}-{b}" for a, b in NETWORK_PAIRS])
+def test_any_two_networks_overlapping_are_refused(first: str, second: str) -> None:
+    """Every pair, not only pairs with the proxy network: the second takes a /25 inside the first's subnet."""
+    inside = str(next(ipaddress.IPv4Network(DEFAULT_NETWORKS[first]).subnets(new_prefix=25)))
+    problem = only_problem(networks={second: {"cidr": inside}})
+    assert problem == (
+        f"media-server:networks.{second}.cidr: overlaps the {first} network ({DEFAULT_NETWORKS[first]}); "
+        f'expected disjoint subnets (got "{inside}")'
+    )
+
+
+def test_disjoint_networks_are_accepted() -> None:
+    moved = {name: {"cidr": f"10.20.{i}.0/24"} for i, name in enumerate(DEFAULT_NETWORKS)}
+    settings = parse_settings(minimal_config(networks=moved))
+    assert [settings.networks.cidr(n) for n in NetworkName] == [f"10.20.{i}.0/24" for i in range(len(NetworkName))]

@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ class SshServer:
     user: str
     client_key: Path
     known_hosts: Path
+    host_public_key: Path
 
     def ssh(self, remote_command: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -54,7 +55,8 @@ def _sshd() -> str:
 
 
 @contextmanager
-def ssh_server(workdir: Path, user: str = "root") -> Iterator[SshServer]:
+def ssh_server(workdir: Path, user: str = "root", extra_config: Sequence[str] = ()) -> Iterator[SshServer]:
+    """sshd on a free loopback port; `extra_config` lines are appended to its sshd_config (e.g. SetEnv)."""
     workdir.mkdir(parents=True, exist_ok=True)
     host_key = workdir / "host_ed25519"
     client_key = workdir / "client_ed25519"
@@ -80,6 +82,7 @@ def ssh_server(workdir: Path, user: str = "root") -> Iterator[SshServer]:
                 "StrictModes no",
                 "UsePAM no",
                 f"PidFile {workdir / 'sshd.pid'}",
+                *extra_config,
                 "",
             ]
         )
@@ -95,7 +98,13 @@ def ssh_server(workdir: Path, user: str = "root") -> Iterator[SshServer]:
             if proc.poll() is not None:
                 raise RuntimeError(f"sshd exited: {proc.stderr.read() if proc.stderr else ''}")
             time.sleep(0.05)
-        yield SshServer(port=port, user=user, client_key=client_key, known_hosts=known_hosts)
+        yield SshServer(
+            port=port,
+            user=user,
+            client_key=client_key,
+            known_hosts=known_hosts,
+            host_public_key=host_key.with_suffix(".pub"),
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

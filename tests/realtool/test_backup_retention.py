@@ -17,13 +17,15 @@ from tests.realtool.backup_env import make_site, require
 
 pytestmark = pytest.mark.realtool
 
-NOW = datetime(2025, 6, 30, 22, 0, tzinfo=UTC)
+NOW = datetime(2025, 6, 26, 22, 0, tzinfo=UTC)
+"""A Thursday: yesterday is in this week, last week's newest is not yesterday, last month's not last week's."""
 TIMES = sorted(
     {
         *(NOW - timedelta(hours=h) for h in range(4)),  # the last hours
         *(NOW - timedelta(days=d, hours=3) for d in range(1, 5)),  # the last days
         *(NOW - timedelta(weeks=w, hours=5) for w in range(1, 4)),  # the last weeks
         *(NOW - timedelta(days=31 * m, hours=7) for m in range(1, 4)),  # the last months
+        NOW - timedelta(days=200),  # last year
     }
 )
 
@@ -56,7 +58,7 @@ def expected_survivors(times: list[datetime], keep: dict[str, int]) -> list[date
     return sorted(kept)
 
 
-SMALL = {"hourly": 3, "daily": 2, "weekly": 2, "monthly": 2, "yearly": 0}
+SMALL = {"hourly": 2, "daily": 2, "weekly": 2, "monthly": 2, "yearly": 2}
 DEFAULTS = {"hourly": 24, "daily": 7, "weekly": 4, "monthly": 12, "yearly": 0}
 
 
@@ -67,6 +69,14 @@ def _site_config(retention: dict[str, int] | None) -> dict[str, object]:
     if retention is not None:
         sets["config"]["retention"] = retention
     return {"tiers": {"edge": False}, "backup": {"sets": sets}}
+
+
+def test_each_rule_of_the_small_policy_keeps_a_snapshot_no_other_rule_keeps() -> None:
+    """So the real-restic test below fails when the forget call drops any one --keep-<period>."""
+    kept = expected_survivors(TIMES, SMALL)
+    for period in SMALL:
+        without = expected_survivors(TIMES, {**SMALL, period: 0})
+        assert len(set(kept) - set(without)) == 1, period
 
 
 def test_forget_policy_keeps_exactly_the_expected_snapshots(tmp_path: Path) -> None:

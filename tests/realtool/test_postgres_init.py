@@ -1,4 +1,8 @@
-"""The PostgreSQL init for real: Debian's PostgreSQL on loopback, the repo's scripts, twice."""
+"""The PostgreSQL init for real: Debian's PostgreSQL on loopback, the repo's scripts, twice.
+
+The databases, roles and passwords are the ones the program hands the shared postgres container
+(its MS_DATABASES and MS_PASSWORD_* environment in the prod stack), not a list kept here.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,38 @@ from pathlib import Path
 
 import pytest
 
+from offline.runner import RunResult
+from tests.edge_support import container, env
+
 pytestmark = pytest.mark.realtool
 ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "scripts" / "postgres" / "init-databases.sh"
 ENTRYPOINT = ROOT / "scripts" / "postgres" / "entrypoint.sh"
 APPS = ("authelia", "jellystat")
+"""Roles for the script-behaviour tests (rotation, bad input) that need passwords of their own."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The init's part of the generated postgres container environment."""
+
+    env: dict[str, str]
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """database -> role, from MS_DATABASES."""
+        return dict(entry.split(":", 1) for entry in self.env["MS_DATABASES"].split())
+
+    def password(self, role: str) -> str:
+        return self.env["MS_PASSWORD_" + role.upper().replace("-", "_")]
+
+
+@pytest.fixture(scope="module")
+def generated(prod: RunResult) -> Generated:
+    postgres = env(container(prod, "postgres"))
+    found = Generated({k: v for k, v in postgres.items() if k == "MS_DATABASES" or k.startswith("MS_PASSWORD_")})
+    assert len(found.roles) >= 2, found.env.get("MS_DATABASES")
+    return found
 
 
 def _bin_dir() -> Path:
@@ -78,12 +109,10 @@ class Cluster:
             self.as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
     def init_databases(self, passwords: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        env = self.env(
-            PGUSER="postgres",
-            PGPASSWORD=self.password,
-            MS_DATABASES=" ".join(f"{app}:{app}" for app in passwords),
-            **{f"MS_PASSWORD_{app.upper()}": pw for app, pw in passwords.items()},
-        )
+        return self.init_with(init_env(passwords))
+
+    def init_with(self, init: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        env = self.env(PGUSER="postgres", PGPASSWORD=self.password, **init)
         return subprocess.run(["bash", str(INIT)], env=env, capture_output=True, text=True, check=False)
 
     def psql(self, user: str, password: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:
@@ -95,6 +124,14 @@ class Cluster:
             text=True,
             check=False,
         )
+
+
+def init_env(passwords: dict[str, str]) -> dict[str, str]:
+    """The init's input for apps whose database and role share the app's name."""
+    return {
+        "MS_DATABASES": " ".join(f"{app}:{app}" for app in passwords),
+        **{f"MS_PASSWORD_{app.upper()}": pw for app, pw in passwords.items()},
+    }
 
 
 def _owner() -> tuple[int, int]:
@@ -141,31 +178,32 @@ def _catalog(cluster: Cluster) -> str:
     return done.stdout
 
 
-def test_init_twice_then_each_app_reaches_only_its_own_database(cluster: Cluster) -> None:
+def test_init_twice_then_each_app_reaches_only_its_own_database(cluster: Cluster, generated: Generated) -> None:
     cluster.start()
-    passwords = {app: secrets.token_hex(20) for app in APPS}
-    first = cluster.init_databases(passwords)
+    first = cluster.init_with(generated.env)
     assert first.returncode == 0, first.stderr
     after_first = _catalog(cluster)
-    second = cluster.init_databases(passwords)
+    second = cluster.init_with(generated.env)
     assert second.returncode == 0, second.stderr
     assert _catalog(cluster) == after_first
-    assert second.stdout == first.stdout == "".join(f"init-databases: database {a} ready (owner {a})\n" for a in APPS)
+    ready = "".join(f"init-databases: database {db} ready (owner {role})\n" for db, role in generated.roles.items())
+    assert second.stdout == first.stdout == ready
 
-    for app in APPS:
-        own = cluster.psql(app, passwords[app], app, "SELECT current_user || '@' || current_database()")
+    for database, role in generated.roles.items():
+        password = generated.password(role)
+        own = cluster.psql(role, password, database, "SELECT current_user || '@' || current_database()")
         assert own.returncode == 0, own.stderr
-        assert own.stdout.strip() == f"{app}@{app}"
-        made = cluster.psql(app, passwords[app], app, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
+        assert own.stdout.strip() == f"{role}@{database}"
+        made = cluster.psql(role, password, database, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)")
         assert made.returncode == 0, made.stderr
-        for other in APPS:
-            if other != app:
-                refused = cluster.psql(app, passwords[app], other, "SELECT 1")
+        for other in generated.roles:
+            if other != database:
+                refused = cluster.psql(role, password, other, "SELECT 1")
                 assert refused.returncode != 0
                 assert f'permission denied for database "{other}"' in refused.stderr
-        wrong = cluster.psql(app, "not-the-password", app, "SELECT 1")
+        wrong = cluster.psql(role, "not-the-password", database, "SELECT 1")
         assert "password authentication failed" in wrong.stderr
-        superuser = cluster.psql(app, passwords[app], app, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        superuser = cluster.psql(role, password, database, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         assert superuser.stdout.strip() == "f"
 
 
@@ -204,15 +242,14 @@ def _stub_entrypoint(cluster: Cluster) -> Path:
     return stub_dir
 
 
-def _run_entrypoint(cluster: Cluster, passwords: dict[str, str]) -> subprocess.Popen[str]:
+def _run_entrypoint(cluster: Cluster, init: dict[str, str]) -> subprocess.Popen[str]:
     stub_dir = _stub_entrypoint(cluster) if not (cluster.base / "stub").exists() else cluster.base / "stub"
     env = cluster.env(
         PATH=f"{stub_dir}:{cluster.bin}:{os.environ['PATH']}",
         PGDATA=str(cluster.data),
         POSTGRES_PASSWORD=cluster.password,
         MS_INIT_WAIT="30",
-        MS_DATABASES=" ".join(f"{app}:{app}" for app in passwords),
-        **{f"MS_PASSWORD_{app.upper()}": pw for app, pw in passwords.items()},
+        **init,
     )
     return subprocess.Popen(
         ["bash", str(ENTRYPOINT), "postgres"],
@@ -236,11 +273,13 @@ def _finish(proc: subprocess.Popen[str]) -> str:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_entrypoint_inits_then_stops_cleanly(cluster: Cluster, stop_signal: signal.Signals) -> None:
-    passwords = {app: secrets.token_hex(20) for app in APPS}
-    proc = _run_entrypoint(cluster, passwords)
+def test_entrypoint_inits_then_stops_cleanly(
+    cluster: Cluster, stop_signal: signal.Signals, generated: Generated
+) -> None:
+    proc = _run_entrypoint(cluster, generated.env)
     deadline = time.monotonic() + 30
-    while cluster.psql("jellystat", passwords["jellystat"], "jellystat", "SELECT 1").returncode != 0:
+    database, role = sorted(generated.roles.items())[-1]
+    while cluster.psql(role, generated.password(role), database, "SELECT 1").returncode != 0:
         if proc.poll() is not None or time.monotonic() > deadline:
             pytest.fail("the entrypoint never created the app databases:\n" + _finish(proc))
         time.sleep(0.2)
@@ -254,7 +293,7 @@ def test_entrypoint_inits_then_stops_cleanly(cluster: Cluster, stop_signal: sign
 
 
 def test_entrypoint_stops_the_server_when_init_fails(cluster: Cluster) -> None:
-    proc = _run_entrypoint(cluster, {"authelia": ""})
+    proc = _run_entrypoint(cluster, init_env({"authelia": ""}))
     output = _finish(proc)
     assert proc.returncode == 1, output
     assert "creating the app databases failed; stopping the server" in output

@@ -3,8 +3,10 @@
 What the test changes in the generated files, and nothing else: entry points
 listen on free loopback ports; file paths (dynamic directory, access log, ACME
 storage) move into a temp dir; every backend and both forward-auth addresses
-point at loopback stand-ins; and a self-signed wildcard certificate stands in
-for the one Let's Encrypt would issue (an extra dynamic file).
+point at loopback stand-ins (host and port only: the shipped paths stay, and the
+Authelia stand-in answers only where Authelia 4.39 serves forward auth); and a
+self-signed wildcard certificate stands in for the one Let's Encrypt would issue
+(an extra dynamic file).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -36,6 +39,11 @@ pytestmark = pytest.mark.realtool
 
 ALLOW = "X-Test-Auth"  # the auth stand-in lets a request through when it carries this header
 SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Permissions-Policy")
+AUTHELIA_FORWARD_AUTH = "/api/authz/forward-auth"
+"""Where Authelia 4.39 answers Traefik's forwardAuth (GET and HEAD only, no suffix): authelia v4.39.20
+internal/server/handlers.go (path.Join(pathAuthz, name) for each server.endpoints.authz entry, r.GET/r.HEAD for
+the ForwardAuth implementation), pathAuthz = "/api/authz" in internal/server/const.go, and the endpoint named
+forward-auth that render/authelia.py configures."""
 
 
 def traefik_binary() -> str:
@@ -75,6 +83,8 @@ class StandIn(ThreadingHTTPServer):
 
     def answer(self, seen: Seen) -> tuple[int, dict[str, str], bytes]:
         if self.role == "auth":
+            if urlsplit(seen.path).path != AUTHELIA_FORWARD_AUTH:
+                return 404, {}, b"authelia serves no forward auth here"
             if seen.headers.get(ALLOW.lower()) == "allow":
                 return 200, {"Remote-User": "tester"}, b""
             original = f"https://{seen.headers.get('x-forwarded-host', '')}{seen.headers.get('x-forwarded-uri', '')}"
@@ -151,9 +161,15 @@ def _rewrite(settings: Settings, tmp: Path, site: Site) -> tuple[dict[str, Any],
     for service in dynamic["http"]["services"].values():
         service["loadBalancer"]["servers"] = [{"url": site.backend.url}]
     middlewares = dynamic["http"]["middlewares"]
-    middlewares["authelia"]["forwardAuth"]["address"] = f"{site.auth.url}/api/authz/forward-auth"
-    middlewares["crowdsec"]["forwardAuth"]["address"] = f"{site.bouncer.url}/api/v1/forwardAuth"
+    for name, stand_in in (("authelia", site.auth), ("crowdsec", site.bouncer)):
+        forward = middlewares[name]["forwardAuth"]
+        forward["address"] = _same_path_at(forward["address"], stand_in)
     return static, dynamic
+
+
+def _same_path_at(address: str, stand_in: StandIn) -> str:
+    """The shipped address with only scheme, host and port moved to the stand-in."""
+    return urlunsplit(urlsplit(address)._replace(scheme="http", netloc=urlsplit(stand_in.url).netloc))
 
 
 def _certificate(tmp: Path, domain: str) -> tuple[Path, Path]:
@@ -193,7 +209,11 @@ def _wait_ready(site: Site, process: subprocess.Popen[bytes], routers: int) -> N
         except (OSError, AssertionError, ssl.SSLError, json.JSONDecodeError):
             pass
         time.sleep(0.2)
-    pytest.fail(f"traefik did not load the routes in 30 s:\n{site.log.read_text()[-3000:]}")
+    asked = sorted({s.path for s in site.auth.seen})
+    pytest.fail(
+        f"traefik's API did not list the routes in 30 s (it sits behind forward auth; the Authelia stand-in, "
+        f"which answers only {AUTHELIA_FORWARD_AUTH}, was asked for {asked}):\n{site.log.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -259,6 +279,7 @@ def test_two_factor_app_without_session_goes_to_the_portal(site: Site) -> None:
     status, headers, _ = site.get(site.host("sonarr"), "/system/status")
     assert status == 302 and headers["Location"].startswith(f"https://auth.{site.settings.domain}/")
     assert any(s.headers.get("x-forwarded-uri") == "/system/status" for s in site.auth.seen)
+    assert {urlsplit(s.path).path for s in site.auth.seen} == {AUTHELIA_FORWARD_AUTH}
     assert len(site.backend.seen) == before, "the app must not see an unauthenticated request"
     status, _, body = site.get(site.host("sonarr"), "/system/status", {ALLOW: "allow"})
     assert status == 200 and body == f"backend {site.host('sonarr')} /system/status".encode()

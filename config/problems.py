@@ -67,6 +67,15 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
 
 
+def holds_model(annotation: Any) -> bool:
+    """A model, or a list/tuple/optional of models, whose raw input is mappings the model validates itself."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    if get_origin(annotation) is dict:
+        return False
+    return any(holds_model(arg) for arg in get_args(annotation))
+
+
 def _step(annotation: Any, part: int | str) -> Any:
     """The annotation one location step further down (a model's field, a dict's value, a list's item)."""
     model = _model_in(annotation)

@@ -12,17 +12,17 @@ import ipaddress
 import itertools
 import re
 from enum import StrEnum
-from typing import Annotated, Literal, cast
+from typing import Annotated, ClassVar, Literal, cast
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.env_overrides import env_problems
 from config.host_paths import system_path_problem
-from config.problems import NAMESPACE, ProblemSpec, raise_problems
+from config.problems import NAMESPACE, ProblemSpec, holds_model, raise_problems
 from config.ranges import overlap_problems
 from config.spec import NetworkName, ServiceSpec, Tier
 from config.ssh import HostAddress, HostKey, ssh_option_problems
@@ -63,10 +63,19 @@ class Section(BaseModel):
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
     )
 
+    one_line_exempt: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose own validator refuses control characters with a more precise message, at the item's key."""
+
     @field_validator("*", mode="before")
     @classmethod
-    def _one_line(cls, value: object) -> object:
-        # Every string in a stack file is hostile: "photos\n" must not pass a check that `$` would let through.
+    def _one_line(cls, value: object, info: ValidationInfo) -> object:
+        # Every string in a stack file is hostile: "photos\n" must not pass a check that `$` would let through,
+        # nor "1000\n" an int field, nor a validator that splits on whitespace. So before any of them.
+        if info.field_name is None or info.field_name in cls.one_line_exempt:
+            return value
+        # A nested section's raw mapping is checked by that section, field by field, at each field's own key.
+        if holds_model(cls.model_fields[info.field_name].annotation):
+            return value
         found = control_character(value)
         if found:
             raise ValueError(f"contains a control character ({found}); expected plain text on one line")
@@ -75,6 +84,8 @@ class Section(BaseModel):
 
 class HostSettings(Section):
     """How the program reaches the Docker host."""
+
+    one_line_exempt = frozenset({"address", "host_key", "ssh_options"})  # parsed whole by config/ssh.py
 
     mode: Literal["ssh", "local"] = Field(
         default="ssh", description="ssh: Docker over ssh://user@address:port; local: this machine's Docker socket."
@@ -1181,6 +1192,15 @@ class Settings(Section):
                 )
             else:
                 seen[spec.subdomain] = spec.name
+        if self.cloudflare.enabled and not self.tiers.edge:
+            problems.append(
+                (
+                    ("tiers", "edge"),
+                    False,
+                    "cloudflare.enabled is true, but Cloudflare fronts the edge tier (Traefik, Authelia), which is "
+                    "off: its records would point at nothing; expected tiers.edge true or cloudflare.enabled false",
+                )
+            )
         zone = self.cloudflare.zone
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))

@@ -231,9 +231,9 @@ LEAVES = list(_string_leaves(RICH))
 def test_every_string_setting_refuses_a_trailing_newline(path: tuple[str | int, ...], value: str, suffix: str) -> None:
     with pytest.raises(SettingsError) as info:
         parse_settings(_with_suffix(RICH, path, suffix))
+    # Refused at its own key: by the field's own full-match check, or else by the control-character guard.
     keys = [p.key for p in info.value.problems]
     assert any(_key(path).startswith(k) for k in keys), (keys, _key(path))
-    assert all("control character" in p.message for p in info.value.problems if _key(path).startswith(p.key))
 
 
 def test_subdomain_with_newline_is_not_unique_trick() -> None:
@@ -242,6 +242,15 @@ def test_subdomain_with_newline_is_not_unique_trick() -> None:
     assert found == [
         "media-server:services.immich-server.subdomain: contains a control character ('\\n' at position 6); "
         'expected plain text on one line (got "photos\\n")'
+    ]
+
+
+def test_free_text_refuses_control_characters() -> None:
+    """Fields without a pattern of their own (display names, reasons, env values) meet the guard."""
+    found = problems(services={"jellyfin": {"env": {"JF_GREETING": "hello\nworld"}}})
+    assert found == [
+        "media-server:services.jellyfin.env: contains a control character ('\\n' at position 5); expected plain "
+        'text on one line (got {"JF_GREETING": "hello\\nworld"})'
     ]
 
 

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
+from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.env_overrides import env_problems
 from config.host_paths import system_path_problem
@@ -299,6 +300,10 @@ class GpuSettings(Section):
         return self
 
 
+def _seconds(allowed: tuple[int, ...]) -> str:
+    return ", ".join(f"{value} s" for value in allowed)
+
+
 class CloudflareSettings(Section):
     """Cloudflare DNS and WAF in front of the site. The API token is secret config `cloudflareApiToken`."""
 
@@ -324,7 +329,32 @@ class CloudflareSettings(Section):
         default_factory=list, description="ISO 3166 alpha-2 codes whose requests get a managed challenge."
     )
     auth_rate_limit: int = Field(
-        default=10, ge=1, le=1000, description="Requests per 10 s per client to the auth portal's login API."
+        default=10,
+        ge=1,
+        le=1000,
+        description="Requests per client per authRateLimitPeriod to the auth portal's login API before it is blocked.",
+    )
+    plan: Literal["free", "pro", "business"] = Field(
+        default="free",
+        description="The zone's Cloudflare plan. Its limits (number of custom and rate limiting rules, the fields a "
+        "rate limiting rule may use, counting periods, mitigation timeouts) are checked before anything is deployed; "
+        "on free, the login rate limit matches the path only (Cloudflare refuses http.host there).",
+    )
+    auth_rate_limit_period: int = Field(
+        default=10,
+        description="Counting period of the login rate limit, seconds: 10 (free), 10 or 60 (pro), 10, 60 or 600 "
+        "(business).",
+    )
+    auth_rate_limit_timeout: int = Field(
+        default=10,
+        description="How long a client over the login rate limit stays blocked, seconds: 10 (free); 10, 60 or 3600 "
+        "(pro); 10, 60, 3600 or 86400 (business).",
+    )
+    advanced_certificates: bool = Field(
+        default=False,
+        description="The zone has Advanced Certificate Manager with Total TLS (or an advanced certificate) covering "
+        "hostnames two or more levels below the zone. Universal SSL covers only the zone and one level below it, so "
+        "without this a proxied app at app.media.example.org in zone example.org is refused.",
     )
 
     @field_validator("block_countries", "challenge_countries")
@@ -372,6 +402,25 @@ class CloudflareSettings(Section):
                 ipaddress.IPv4Address(self.public_address)
             except ValueError:
                 problems.append((("publicAddress",), self.public_address, "expected an IPv4 address"))
+        limits = PLANS[self.plan]
+        if self.auth_rate_limit_period not in limits.rate_limit_periods:
+            problems.append(
+                (
+                    ("authRateLimitPeriod",),
+                    self.auth_rate_limit_period,
+                    f"the {self.plan} plan counts rate limits over {_seconds(limits.rate_limit_periods)} only; "
+                    "expected one of those (in seconds), or the zone's real plan in cloudflare.plan",
+                )
+            )
+        if self.auth_rate_limit_timeout not in limits.mitigation_timeouts:
+            problems.append(
+                (
+                    ("authRateLimitTimeout",),
+                    self.auth_rate_limit_timeout,
+                    f"the {self.plan} plan blocks for {_seconds(limits.mitigation_timeouts)} only; "
+                    "expected one of those (in seconds), or the zone's real plan in cloudflare.plan",
+                )
+            )
         raise_problems("cloudflare", problems)
         return self
 
@@ -1238,6 +1287,7 @@ class Settings(Section):
                 for spec in self.enabled_services()
                 if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
             )
+            problems.extend(self._certificate_problems())
             acks = self.policy.acknowledge_proxied_media
             missing = [name for name in streaming if name not in acks]
             for name in missing:
@@ -1269,6 +1319,35 @@ class Settings(Section):
             f"{name} streams media and would be proxied (cloudflare.proxied); {terms}, then keep it DNS-only "
             f"(cloudflare.proxied.{name}: false) or give the reason the site accepts them under config:, e.g. {line}"
         )
+
+    def _certificate_problems(self) -> list[ProblemSpec]:
+        """Proxied hosts Cloudflare's edge has no certificate for: Universal SSL covers the zone and one level below
+        it only (developers.cloudflare.com/ssl/edge-certificates/universal-ssl/limitations/#hostname-coverage)."""
+        zone = self.cloudflare.zone
+        if not zone or self.cloudflare.advanced_certificates:
+            return []
+        deep = sorted(
+            {
+                host
+                for spec in self.enabled_services()
+                if spec.routed and spec.subdomain and self.cloudflare_proxied(spec)
+                for host in (f"{spec.subdomain}.{self.domain}", *((self.domain,) if spec.apex else ()))
+                if host.endswith("." + zone) and host.count(".") - zone.count(".") > 1
+            }
+        )
+        if not deep:
+            return []
+        shown = ", ".join(deep[:3]) + (f" and {len(deep) - 3} more" if len(deep) > 3 else "")
+        return [
+            (
+                ("cloudflare", "advancedCertificates"),
+                False,
+                f"proxied hosts {shown} are more than one level below zone {zone}, which Universal SSL does not "
+                "cover (browsers would get a certificate error); expected cloudflare.advancedCertificates: true when "
+                "the zone has Advanced Certificate Manager with Total TLS, or the domain set to the zone itself, or "
+                "those apps DNS-only (cloudflare.proxied.<app>: false)",
+            )
+        ]
 
     def cloudflare_proxied(self, spec: ServiceSpec) -> bool:
         """Whether the app's DNS record is proxied (orange cloud) at Cloudflare."""

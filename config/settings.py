@@ -26,7 +26,7 @@ from config.host_paths import system_path_problem
 from config.problems import NAMESPACE, ProblemSpec, holds_model, raise_problems
 from config.ranges import overlap_problems
 from config.spec import NetworkName, ServiceSpec, Tier
-from config.ssh import HostAddress, HostKey, ssh_option_problems
+from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
@@ -95,7 +95,7 @@ class HostSettings(Section):
         default=None,
         description="Host name (RFC 1123) or IP address of the Docker host (ssh mode); no user, port or path.",
     )
-    user: str = Field(default="deploy", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="SSH user (ssh mode).")
+    user: SshUser = Field(default="deploy", description="SSH user (ssh mode).")
     port: Port = Field(default=22, description="SSH port, 1-65535.")
     auth: Literal["agent", "key"] = Field(
         default="agent",
@@ -112,10 +112,8 @@ class HostSettings(Section):
         "ConnectTimeout, ConnectionAttempts, ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, Compression, "
         "AddressFamily, LogLevel, StrictHostKeyChecking=yes.",
     )
-    docker_socket: str = Field(
-        default="unix:///var/run/docker.sock",
-        pattern=r"^unix:///[A-Za-z0-9._/-]+$",
-        description="Docker socket in local mode.",
+    docker_socket: DockerSocket = Field(
+        default="unix:///var/run/docker.sock", description="Docker socket in local mode."
     )
     use_sudo: bool = Field(default=True, description="Run host preparation with sudo -n (ssh mode, non-root user).")
     cpus: int | None = Field(

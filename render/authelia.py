@@ -26,7 +26,9 @@ PORT = 9091
 METRICS_PORT = 9959
 LDAP_ADDRESS = "ldap://lldap:3890"
 
-# Secret -> (environment variable Authelia reads the file path from, file name under SECRETS_DIR).
+# Secret -> the environment variable Authelia reads the file path from: AUTHELIA_ + the configuration key
+# in capitals with '_' for '.', + _FILE. Only keys listed as secrets may be loaded so (v4.39.20,
+# docs/content/configuration/methods/secrets.md; tests/test_secret_files.py keeps the list).
 _SECRET_ENV = {
     "session": "AUTHELIA_SESSION_SECRET_FILE",
     "jwt": "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE",

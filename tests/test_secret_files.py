@@ -59,9 +59,22 @@ def delivered_files(res: Recorded) -> dict[str, Any]:
     return {item["file"]: item["content"] for item in items}
 
 
-def _ldap() -> RunResult:
-    raw = {**stack_raw("prod"), "edge": {"auth": {"backend": "ldap"}}}
-    return run_program(as_stack(raw, name="ldap", secrets=PROD_SECRETS))
+SFTP = {
+    "name": "nas",
+    "kind": "sftp",
+    "host": "nas.example.org",
+    "user": "restic",
+    "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0cMVt0d6vNRiX0i5cM1qk0D0Y0xG4yKQ2iHk4n7Bq2",
+}
+VARIANT_SECRETS = {**PROD_SECRETS, "backupSftpPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-text\n"}
+
+
+def _variant() -> RunResult:
+    """Prod with the other secret-bearing choices: LLDAP, and an SFTP off-site repository (a key file)."""
+    raw = stack_raw("prod")
+    backup = {**raw.get("backup", {}), "offsite": [*raw.get("backup", {}).get("offsite", []), SFTP]}
+    raw = {**raw, "edge": {"auth": {"backend": "ldap"}}, "backup": backup}
+    return run_program(as_stack(raw, name="variant", secrets=VARIANT_SECRETS))
 
 
 def _given(stack: str) -> dict[str, str]:
@@ -70,7 +83,7 @@ def _given(stack: str) -> dict[str, str]:
     return {key: config.values[key] for key in config.secret_keys}
 
 
-SITES = {"dev": (_given("dev"), None), "prod": (_given("prod"), None), "prod-ldap": (PROD_SECRETS, _ldap)}
+SITES = {"dev": (_given("dev"), None), "prod": (_given("prod"), None), "prod-variant": (VARIANT_SECRETS, _variant)}
 
 
 @pytest.fixture(scope="module", params=sorted(SITES))
@@ -153,3 +166,24 @@ def test_the_edge_and_monitoring_configuration_is_plain(prod: RunResult) -> None
     assert any(e.startswith("AUTHELIA_SESSION_SECRET_FILE=") for e in envs["authelia"])
     assert any(e.startswith("GF_SECURITY_ADMIN_PASSWORD__FILE=") for e in envs["grafana"])
     assert any(e.startswith("CF_DNS_API_TOKEN_FILE=") for e in envs["traefik"])
+
+
+AUTHELIA_SECRET_KEYS = {
+    "session.secret",
+    "session.redis.password",
+    "storage.encryption_key",
+    "storage.postgres.password",
+    "notifier.smtp.password",
+    "authentication_backend.ldap.password",
+    "identity_providers.oidc.hmac_secret",
+    "identity_validation.reset_password.jwt_secret",
+}
+"""Of the keys Authelia v4.39.20 loads from *_FILE variables (docs/content/configuration/methods/secrets.md,
+which also lists TLS keys, Duo and MySQL ones this site does not use), those the program sets."""
+
+
+def test_authelia_reads_each_secret_from_the_variable_it_documents() -> None:
+    from render.authelia import _SECRET_ENV
+
+    documented = {"AUTHELIA_" + key.upper().replace(".", "_") + "_FILE" for key in AUTHELIA_SECRET_KEYS}
+    assert set(_SECRET_ENV.values()) == documented

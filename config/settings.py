@@ -86,7 +86,7 @@ class Section(BaseModel):
 class HostSettings(Section):
     """How the program reaches the Docker host."""
 
-    one_line_exempt = frozenset({"address", "host_key", "ssh_options"})  # parsed whole by config/ssh.py
+    one_line_exempt = frozenset({"address", "user", "host_key", "ssh_options", "docker_socket"})  # config/ssh.py
 
     mode: Literal["ssh", "local"] = Field(
         default="ssh", description="ssh: Docker over ssh://user@address:port; local: this machine's Docker socket."

@@ -87,7 +87,7 @@ def test_acknowledgement_error_shows_the_yaml_to_write() -> None:
 
 def test_dns_mode_message_offers_dns_only_and_keeps_existing_acknowledgements() -> None:
     raw = {
-        "domain": "media.example.org",
+        "domain": "example.org",
         "host": {"mode": "local"},
         "cloudflare": {
             "enabled": True,

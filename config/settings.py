@@ -25,7 +25,7 @@ from config.env_overrides import env_problems
 from config.host_paths import system_path_problem
 from config.problems import NAMESPACE, ProblemSpec, holds_model, raise_problems
 from config.ranges import overlap_problems
-from config.spec import NetworkName, ServiceSpec, Tier
+from config.spec import NetworkName, ServiceSpec, Tier, bypass_spec_problem
 from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
@@ -1254,6 +1254,7 @@ class Settings(Section):
         problems.extend(self._edge_problems())
         problems.extend(env_problems(self))
         problems.extend(overlap_problems(self))
+        problems.extend(self._bypass_problems())
         raise_problems("Settings", problems)
         return self
 
@@ -1317,6 +1318,16 @@ class Settings(Section):
             f"{name} streams media and would be proxied (cloudflare.proxied); {terms}, then keep it DNS-only "
             f"(cloudflare.proxied.{name}: false) or give the reason the site accepts them under config:, e.g. {line}"
         )
+
+    def _bypass_problems(self) -> list[ProblemSpec]:
+        """Bypass paths only for apps with a login of their own, and never over a page of the app's UI."""
+        problems: list[ProblemSpec] = []
+        for name, override in self.services.items():
+            paths = tuple(override.bypass_paths or ())
+            problem = bypass_spec_problem(CATALOG[name], paths)
+            if problem:
+                problems.append((("services", name, "bypassPaths"), list(paths), f"{name} {problem}"))
+        return problems
 
     def _certificate_problems(self) -> list[ProblemSpec]:
         """Proxied hosts Cloudflare's edge has no certificate for: Universal SSL covers the zone and one level below

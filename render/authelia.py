@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from config.pathregex import authelia_resource
 from config.settings import Settings
 from config.spec import AuthPolicy, ServiceSpec
 from render.routes import admins_group, auth_portal_host, site_routes
@@ -69,11 +70,6 @@ def config_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def authelia_resource(path: str) -> str:
-    """A URL path regex as an Authelia resource, which is matched against the path and query."""
-    return path[:-1] + r"(\?.*)?$" if path.endswith("$") and not path.endswith(r"\$") else path
-
-
 def access_rules(settings: Settings) -> list[dict[str, Any]]:
     """Bypass paths first (the first matching rule wins), then one rule per app; everything else is denied."""
     routes = [r for r in site_routes(settings) if r.app != "authelia"]
@@ -83,7 +79,7 @@ def access_rules(settings: Settings) -> list[dict[str, Any]]:
         if r.path is not None
     ]
     for route in routes:
-        if route.path is not None:
+        if route.path is not None or route.login is not None:
             continue
         rule: dict[str, Any] = {"domain": list(route.hosts), "policy": route.policy.value}
         if route.admin:

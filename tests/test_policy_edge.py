@@ -101,8 +101,8 @@ def _drop(path: list[str]) -> Callable[[dict[str, Any]], None]:
 )
 def test_traefik_api_and_providers(resources: list[Res]) -> None:
     found = rules(*resources)
-    # An *INSECURE* switch in env is also MS-029's (a container's env cannot weaken it).
-    assert "MS-018" in found and found <= {"MS-018", "MS-021", "MS-029"}
+    # An *INSECURE* switch in env is also MS-031's (a container's env cannot weaken it).
+    assert "MS-018" in found and found <= {"MS-018", "MS-021", "MS-031"}
 
 
 def test_docker_provider_with_exposed_by_default_false_passes() -> None:
@@ -303,7 +303,8 @@ def test_bypass_router_only_for_declared_paths() -> None:
     rule = ["http", "routers", BYPASS, "rule"]
     undeclared = f"Host(`{fx.host('jellyfin')}`) && PathPrefix(`/`)"
     verdict = check(*with_dynamic(_set(rule, undeclared)))
-    assert verdict.rule_ids() == ["MS-021"] and "not a declared bypass path" in verdict.violations[0].message
+    assert verdict.rule_ids() == ["MS-021", "MS-030"]  # MS-030: PathPrefix(`/`) is no API path either
+    assert "not a declared bypass path" in messages(verdict, "MS-021")[0]
     wider = f"Host(`{fx.host('jellyfin')}`) || PathRegexp(`^/Users/AuthenticateByName$`)"
     assert rules(*with_dynamic(_set(rule, wider))) == {"MS-021"}
     other = f"Host(`{fx.host('jellyfin')}`) && PathRegexp(`^/Users/.*$`)"
@@ -338,7 +339,8 @@ def test_bypass_paths_come_from_authelia_or_a_justified_entry() -> None:
 
     resources = with_authelia(no_jellyfin_bypass)
     verdict = check(*resources)
-    assert verdict.rule_ids() == ["MS-021"] and len(verdict.violations) == 2  # both Jellyfin bypass routers
+    # Both Jellyfin bypass routers, and its login route (DNS-only), which skips SSO because a bypass covers it.
+    assert verdict.rule_ids() == ["MS-021"] and len(verdict.violations) == 3
     paths = [r.path for r in site_routes(fx.SITE) if r.app == "jellyfin" and r.path]
     entry = {"bypassPaths": paths, "justification": WHY}
     assert rules(*resources, config={"ms-021-routes-forward-auth": {"allowlist": {"jellyfin": entry}}}) == set()

@@ -40,7 +40,7 @@ BASELINE = {  # the issue's table: rule -> levels
     "MS-008": {A}, "MS-009": {M, A}, "MS-010": {M}, "MS-011": {M, A}, "MS-012": {M}, "MS-013": {M},
     "MS-014": {M, A}, "MS-015": {A}, "MS-016": {M}, "MS-017": {M}, "MS-018": {M}, "MS-019": {M, A}, "MS-020": {M},
     "MS-021": {M, A}, "MS-022": {M}, "MS-023": {M}, "MS-024": {A}, "MS-025": {M}, "MS-026": {A}, "MS-027": {M},
-    "MS-028": {A}, "MS-029": {M},
+    "MS-028": {A}, "MS-029": {M}, "MS-030": {M}, "MS-031": {M},
 }  # fmt: skip
 INSECURE = ROOT / "tests" / "fixtures" / "insecure" / "Pulumi.insecure.yaml"
 
@@ -155,7 +155,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
     ("MS-017", [_with_unknown(provider(), "host")]),
     *(
         (rule, [_with_unknown(fx.traefik(), "uploads", UNKNOWN_ARRAY_VALUE), fx.authelia(), *fx.cloudflare()])
-        for rule in ("MS-018", "MS-019", "MS-020", "MS-021")
+        for rule in ("MS-018", "MS-019", "MS-020", "MS-021", "MS-029", "MS-030")
     ),
     # The bouncer's env holds its generated API key: unknown at the first preview.
     ("MS-020", [fx.traefik(), _with_unknown(fx.bouncer(), "envs", UNKNOWN_ARRAY_VALUE), fx.proxy_network()]),
@@ -168,7 +168,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
         for rule in ("MS-025", "MS-026", "MS-027")
     ),
     ("MS-028", [*fx.edge(), _with_unknown(fx.bot_management(True), "fightMode", UNKNOWN_BOOLEAN_VALUE)]),
-    ("MS-029", [_with_unknown(container(), "envs", UNKNOWN_ARRAY_VALUE)]),
+    ("MS-031", [_with_unknown(container(), "envs", UNKNOWN_ARRAY_VALUE)]),
 ]
 
 

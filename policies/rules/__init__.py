@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import authelia, cloudflare, environment, images, mounts, ports, provider, runtime, secrets, traefik
+from . import access, authelia, cloudflare, environment, images, mounts, ports, provider, runtime, secrets, traefik
 from .common import rule_id
 
 POLICIES: list[Policy] = [
@@ -48,7 +48,9 @@ POLICIES: list[Policy] = [
     cloudflare.ms_026,
     cloudflare.ms_027,
     cloudflare.ms_028,
-    environment.ms_029,
+    access.ms_029,
+    access.ms_030,
+    environment.ms_031,
 ]
 
 __all__ = ["POLICIES", "rule_id"]

@@ -241,6 +241,8 @@ class TierSettings(Section):
 class ServiceOverride(Section):
     """Per-service changes to the catalog entry."""
 
+    one_line_exempt = frozenset({"bypass_paths"})  # each path is refused at its index (config/pathregex.py)
+
     enabled: bool | None = Field(default=None, description="Turn the app on or off (default: catalog default).")
     image_tag: ImageTag | None = Field(default=None, description="Exact image tag to use instead of the catalog's.")
     image_digest: Digest | None = Field(default=None, description="sha256 digest to pin the tag to.")

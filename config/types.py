@@ -181,11 +181,11 @@ def _posix_id(value: int) -> int:
 
 
 def _bypass_path(value: str) -> str:
-    if (found := control_character(value)) is not None:
-        raise ValueError(f"contains a control character ({found}); expected a path regex on one line")
     problem = bypass_problem(value)
     if problem:
         raise ValueError(problem)
+    if (found := control_character(value)) is not None:  # what bypass_problem's whitespace check leaves (NUL)
+        raise ValueError(f"contains a control character ({found}); expected a path regex on one line")
     return value
 
 

@@ -309,7 +309,7 @@ def test_insecure_fixture_summary_prints_each_violation_and_the_verdict() -> Non
     assert "Policy violations" in output
     verdict = output.strip().splitlines()[-1]
     assert verdict.startswith("policy: FAIL: 5 mandatory (MS-001, MS-013, MS-014, MS-021, MS-027)")
-    assert re.search(r"MS-001 .*mandatory .*media-sonarr-container .*runs privileged", output)
+    assert re.search(r"MS-001 mandatory media-sonarr-container: sonarr runs privileged", output)
 
 
 def test_fixture_stack_file_is_valid_settings() -> None:

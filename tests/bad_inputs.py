@@ -203,8 +203,8 @@ CASES: tuple[Case, ...] = (
     Case('dataRoot "/data\\n"', "media-server:paths.dataRoot", "control character", _paths(dataRoot="/data\n")),
     Case(
         "bypass path with a newline",
-        "media-server:services.jellyfin.bypassPaths",
-        "control character",
+        "media-server:services.jellyfin.bypassPaths[0]",
+        "has whitespace",
         _services(jellyfin={"bypassPaths": ["^/api/.*$\n"]}),
     ),
     Case(

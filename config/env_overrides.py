@@ -13,7 +13,7 @@ override may not set
 - anything at all for an app whose environment is its security boundary (`ServiceSpec.env_locked`:
   the Docker socket proxy's environment is its API allowlist).
 
-The pack's MS-031 reads the deployed containers' env again, so a program change
+The pack's MS-032 reads the deployed containers' env again, so a program change
 cannot reintroduce what these checks refuse.
 """
 

@@ -1,4 +1,4 @@
-"""MS-031: a container's environment cannot undo the pack's other guarantees (issue 11, finding 3)."""
+"""MS-032: a container's environment cannot undo the pack's other guarantees (issue 11, finding 3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from tests import policy_fixtures as fx
 from tests.policy_harness import Res, check, container, messages, rules
 
-RULE = "ms-031-env-cannot-weaken"
+RULE = "ms-032-env-cannot-weaken"
 
 
 def _with_env(service: str, tier: str, *envs: str) -> set[str]:
@@ -51,8 +51,8 @@ def test_weakening_env_is_a_mandatory_violation(service: str, tier: str, env: st
     before = check(golden)
     verdict = check(changed)
     added = [(v.rule, v.level) for v in verdict.violations if v not in before.violations]
-    assert added == [("MS-031", "mandatory")]
-    assert expected in messages(verdict, "MS-031")[0]
+    assert added == [("MS-032", "mandatory")]
+    assert expected in messages(verdict, "MS-032")[0]
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def test_harmless_values_pass(env: str) -> None:
 def test_allowlisted_name_passes_only_for_its_service() -> None:
     entry = {"names": ["INSECURE"], "justification": "UI behind Traefik's TLS on the proxy network, two-factor"}
     wireguard = container("wireguard", "edge", envs=["INSECURE=true"])
-    assert rules(wireguard) == {"MS-031"}
+    assert rules(wireguard) == {"MS-032"}
     assert rules(wireguard, config={RULE: {"allowlist": {"wireguard": entry}}}) == set()
-    assert rules(wireguard, config={RULE: {"allowlist": {"sonarr": entry}}}) == {"MS-031"}
+    assert rules(wireguard, config={RULE: {"allowlist": {"sonarr": entry}}}) == {"MS-032"}
     unjustified = {"wireguard": {"names": ["INSECURE"]}}
-    assert rules(wireguard, config={RULE: {"allowlist": unjustified}}) == {"MS-031"}
+    assert rules(wireguard, config={RULE: {"allowlist": unjustified}}) == {"MS-032"}

@@ -50,7 +50,8 @@ POLICIES: list[Policy] = [
     cloudflare.ms_028,
     access.ms_029,
     access.ms_030,
-    environment.ms_031,
+    traefik.ms_031,
+    environment.ms_032,
 ]
 
 __all__ = ["POLICIES", "rule_id"]

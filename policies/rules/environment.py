@@ -1,4 +1,4 @@
-"""A container's environment cannot undo what the other rules check in its files and props (MS-031).
+"""A container's environment cannot undo what the other rules check in its files and props (MS-032).
 
 Apps read their environment over (or instead of) their configuration files, so
 env is a second way to set what the pack checks elsewhere: a linuxserver image
@@ -61,8 +61,8 @@ def _environment(res: Resource, config: Mapping[str, Any], report: Report) -> No
             report(f"{res.service}: {why}")
 
 
-ms_031 = resource_rule(
-    "ms-031-env-cannot-weaken",
+ms_032 = resource_rule(
+    "ms-032-env-cannot-weaken",
     "A container's environment does not undo the pack's other guarantees: no PUID/PGID 0, no Authelia settings "
     "but *_FILE secrets, no password-less database authentication, no *INSECURE* switch, no code injected at "
     "start (DOCKER_MODS, LD_PRELOAD).",

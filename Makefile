@@ -32,8 +32,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed ## create .venv with pinned dependencies
 
-setup-system: ## install the real tools the tests drive (Debian packages; root)
+setup-system: ## install the real tools the tests drive (Debian packages; root) and the published schemas
 	scripts/setup-system.sh
+	scripts/fetch-schemas.sh
 
 check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1] [VERBOSE=1]
 	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON) $(CHECK_VERBOSE)

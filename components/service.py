@@ -133,6 +133,15 @@ def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     return {"devices": [_device(d) for d in gpu.devices] + own, "group_adds": groups}
 
 
+def _device_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
+    """GPU and devices, and the supplementary groups they (and site_group) need."""
+    args = _gpu_args(spec, settings)
+    if spec.site_group:
+        groups = [str(settings.pgid), *(str(g) for g in args.get("group_adds", []))]  # type: ignore[attr-defined]
+        args["group_adds"] = sorted(set(groups))
+    return args
+
+
 def _build_args(spec: ServiceSpec) -> docker.RemoteImageBuildArgs:
     # Relative to the project directory, where Pulumi runs the program and its providers: an absolute path
     # would differ per clone, and build.context is ForceNew (resource_docker_image.go:344-349).
@@ -299,7 +308,7 @@ class ContainerService(pulumi.ComponentResource):
                 ]
                 or None,
                 uploads=uploads or None,
-                **_gpu_args(spec, settings),  # type: ignore[arg-type]
+                **_device_args(spec, settings),  # type: ignore[arg-type]
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,

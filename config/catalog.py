@@ -64,9 +64,26 @@ def _data(read_only: bool, source: str = "", target: str = "/data", role: MountR
     return MountSpec(target=target, root=StorageRoot.DATA, source=source, role=role, read_only=read_only)
 
 
-LSIO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+LSIO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID")
 """What linuxserver.io's root init needs with every other capability dropped: chown /config to PUID/PGID,
-reach the site user's 0750 directories, and switch to the app user (s6-setuidgid)."""
+reach the site user's 0750 directories, switch to the app user (s6-setuidgid), and signal it on stop
+(s6-supervise runs as root; without KILL its SIGTERM to the PUID process fails and `docker stop` ends in
+SIGKILL, an unclean SQLite shutdown). config.image_facts.LSIO_ENTRYPOINT says each with its source."""
+
+ENV_IS_GENERATED = (
+    "its configuration is generated and checked by the policy gate, and it reads its environment over that "
+    "configuration; change the setting that drives it"
+)
+ENV_IS_DATABASE = (
+    "its environment decides who may connect (POSTGRES_INITDB_ARGS=--auth=trust) and is generated with its "
+    "passwords; change the data settings instead"
+)
+ENV_IS_BOUNDARY_SOCKET = (
+    "its environment is the Docker API allowlist (POST=1 or EXEC=1 would hand cAdvisor and Alloy root on the host)"
+)
+ENV_IS_BOUNDARY_VPN = "its environment is the VPN tunnel and kill switch; change media.vpn instead"
+ENV_IS_BACKUP = "its environment names the repositories and their credentials; change the backup settings instead"
+
 
 POSTGRES_SCRIPTS = "/opt/media-server"
 """Where DataTier uploads the PostgreSQL entrypoint and init script (a config mount: the root fs is read-only)."""
@@ -110,10 +127,14 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- edge
     ServiceSpec(
         name="traefik",
+        env_locked=ENV_IS_GENERATED,
         display_name="Traefik",
         tier=Tier.EDGE,
         image=_img("traefik:v3.7.15"),
-        port=8080,
+        # The dashboard is api@internal on websecure; the one plain listener is the metrics entry point,
+        # which also answers /ping (render.traefik.METRICS_PORT).
+        port=8082,
+        status_path="/ping",
         subdomain="traefik",
         admin=True,
         networks=(P, A),
@@ -128,9 +149,12 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         published=(PublishedPort(internal=80, external=80), PublishedPort(internal=443, external=443)),
         metrics=MetricsSpec(port=8082),
         dashboard=DashboardTile(group="Administration", icon="traefik.png", description="Reverse proxy"),
+        # Every router forward-auths to the bouncer, and every SSO router to Authelia (render/traefik.py).
+        depends_on=("crowdsec-bouncer", "authelia"),
     ),
     ServiceSpec(
         name="crowdsec",
+        env_locked=ENV_IS_GENERATED,
         display_name="CrowdSec",
         tier=Tier.EDGE,
         image=_img("crowdsecurity/crowdsec:v1.7.3"),
@@ -141,8 +165,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             _logs("/var/log/traefik", "traefik", read_only=True),
         ),
         env={"COLLECTIONS": "crowdsecurity/traefik crowdsecurity/http-cve crowdsecurity/base-http-scenarios"},
-        # The site user owns its config and data and reads Traefik's group-readable access log.
-        run_as_site_user=True,
+        # Root, as the image is: its start script copies root-only files (local_api_credentials.yaml, 0600) from
+        # /staging into /etc/crowdsec and exits when it cannot. Its own directories are root's (host preparation
+        # follows the image's user), so it needs no capability; the site group lets it read Traefik's access log.
+        site_group=True,
         healthcheck=HealthcheckSpec(test=("CMD", "cscli", "lapi", "status")),
         memory="384m",
         read_only_rootfs=False,
@@ -151,12 +177,14 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="crowdsec-bouncer",
+        env_locked=ENV_IS_GENERATED,
         display_name="CrowdSec bouncer",
         tier=Tier.EDGE,
         image=_img("fbonalair/traefik-crowdsec-bouncer:0.5.0"),
         networks=(P,),
         env={"CROWDSEC_AGENT_HOST": "crowdsec:8080", "CROWDSEC_BOUNCER_SCHEME": "http", "GIN_MODE": "release"},
-        healthcheck=HealthcheckSpec(test=("CMD", "/app", "healthcheck")),
+        # /app ignores its arguments (a second server would fail on :8080); the image ships /healthchecker.
+        healthcheck=HealthcheckSpec(test=("CMD", "/healthchecker")),
         memory="64m",
         cpus=0.5,
         depends_on=("crowdsec",),
@@ -164,6 +192,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="cloudflared",
+        env_locked=ENV_IS_GENERATED,
         display_name="Cloudflare Tunnel",
         tier=Tier.EDGE,
         image=_img("cloudflare/cloudflared:2025.11.1"),
@@ -178,10 +207,12 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="wireguard",
+        env_locked=ENV_IS_GENERATED,
         display_name="WireGuard",
         own_auth=True,
         tier=Tier.EDGE,
-        image=_img("ghcr.io/wg-easy/wg-easy:15.1.0"),
+        # 15.2.0 is the first release that reads INIT_ALLOWED_IPS (the split tunnel the site asks for).
+        image=_img("ghcr.io/wg-easy/wg-easy:15.2.2"),
         port=51821,
         subdomain="vpn",
         admin=True,
@@ -192,8 +223,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         healthcheck=_http_check(51821, "/"),
         memory="128m",
         # WireGuard is in every kernel since 5.6: no SYS_MODULE to load it. wg-easy runs as root (interfaces,
-        # iptables) and keeps its database in the site-owned config dir: DAC_OVERRIDE lets it write there.
-        capabilities=("NET_ADMIN", "NET_RAW", "DAC_OVERRIDE"),
+        # iptables) and keeps its database in its config dir, which host preparation gives to root.
+        capabilities=("NET_ADMIN", "NET_RAW"),
         sysctls={"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.src_valid_mark": "1"},
         published=(PublishedPort(internal=51820, external=51820, protocol="udp"),),
         read_only_rootfs=False,
@@ -202,6 +233,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="wireguard-peers",
+        env_locked=ENV_IS_GENERATED,
         display_name="WireGuard peer provisioning",
         tier=Tier.EDGE,
         image=_img("python:3.13.9-alpine3.22"),
@@ -219,6 +251,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- auth
     ServiceSpec(
         name="authelia",
+        env_locked=ENV_IS_GENERATED,
         display_name="Authelia",
         own_auth=True,
         tier=Tier.AUTH,
@@ -240,6 +273,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="lldap",
+        env_locked=ENV_IS_GENERATED,
         display_name="LLDAP",
         own_auth=True,
         tier=Tier.AUTH,
@@ -261,6 +295,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- data
     ServiceSpec(
         name="postgres",
+        env_locked=ENV_IS_DATABASE,
         display_name="PostgreSQL",
         tier=Tier.DATA,
         image=_img("postgres:17.6-bookworm"),
@@ -278,6 +313,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="redis",
+        env_locked=ENV_IS_DATABASE,
         display_name="Redis",
         tier=Tier.DATA,
         image=_img("redis:8.2.2-bookworm"),
@@ -305,10 +341,12 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             # The data network has no route out: don't try to download GeoIP databases.
             "ingest.geoip.downloader.enabled": "false",
         },
+        # The password reaches curl on stdin (-K -, a config line written by the shell's printf builtin), never
+        # on a command line the host's process list shows.
         healthcheck=HealthcheckSpec(
             test=(
                 "CMD-SHELL",
-                'curl -fsS -o /dev/null -u "elastic:$ELASTIC_PASSWORD" '
+                'printf \'user = "elastic:%s"\\n\' "$ELASTIC_PASSWORD" | curl -fsS -o /dev/null -K - '
                 "'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=5s'",
             ),
             start_period="120s",
@@ -481,6 +519,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="immich-postgres",
+        env_locked=ENV_IS_DATABASE,
         display_name="Immich PostgreSQL",
         tier=Tier.MEDIA,
         image=_img("ghcr.io/immich-app/postgres:14-vectorchord0.4.3-pgvectors0.2.0"),
@@ -498,6 +537,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="immich-redis",
+        env_locked=ENV_IS_DATABASE,
         display_name="Immich Valkey",
         tier=Tier.MEDIA,
         image=_img("valkey/valkey:8.1.4-bookworm"),
@@ -574,6 +614,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),), moves_files=False),
     ServiceSpec(
         name="gluetun",
+        env_locked=ENV_IS_BOUNDARY_VPN,
         display_name="Gluetun VPN",
         tier=Tier.MEDIA,
         image=_img("qmcgaw/gluetun:v3.40.0"),
@@ -630,6 +671,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         run_as_site_user=True,
         healthcheck=_http_check(3000, "/api/healthcheck"),
         memory="256m",
+        # Writable root: revalidating the statically generated index (/api/revalidate, called when the config
+        # changes) writes /app/.next/server/pages, which the image ships (owned 1000:1000) and a tmpfs would hide.
+        read_only_rootfs=False,
         tmpfs={"/app/.next/cache": "rw,noexec,nosuid,size=64m", "/tmp": "rw,noexec,nosuid,size=16m"},
     ),
     # ---------------------------------------------------------------- monitoring
@@ -685,6 +729,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="sqlite", name="data/grafana.db"),),
         backup_exclude=("data/png/**", "data/csv/**"),
         dashboard=DashboardTile(group="Monitoring", icon="grafana.png", description="Dashboards"),
+        depends_on=("prometheus",),  # its default datasource (render/grafana.py)
     ),
     ServiceSpec(
         name="loki",
@@ -783,6 +828,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="socket-proxy",
+        env_locked=ENV_IS_BOUNDARY_SOCKET,
         display_name="Docker socket proxy",
         tier=Tier.MONITORING,
         # The one container that sees the Docker socket: read-only, GET/HEAD only (POST=0), and only the
@@ -803,6 +849,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             "NETWORKS": "0",
             "VOLUMES": "0",
             "EXEC": "0",
+            # Alloy reads container logs (/containers/{id}/logs), which 3.4.3-r0-ls92 and later refuse without it.
+            "ALLOW_LOGS": "1",
             "LOG_LEVEL": "warning",
         },
         healthcheck=_http_check(2375, "/_ping"),
@@ -817,6 +865,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("prom/blackbox-exporter:v0.27.0"),
         networks=(P, A),
         mounts=(_config("/etc/blackbox_exporter", "config"),),
+        # The image would run as root (no USER); HTTP probes need no privilege, so the site user runs it.
+        run_as_site_user=True,
         healthcheck=_http_check(9115, "/-/healthy"),
         memory="64m",
         cpus=0.5,
@@ -877,6 +927,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         # on the Docker host from a pinned Alpine release. Sources are read-only; it writes only the
         # repositories, metrics and its staging area.
         name="backup",
+        env_locked=ENV_IS_BACKUP,
         display_name="Backup runner",
         tier=Tier.BACKUP,
         image=ImageRef(repository="media-server/backup-runner", tag="1.0.0", build="images/backup-runner"),

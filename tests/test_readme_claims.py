@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from config.layout import host_path
 from offline.gate import OFFLINE_SECRETS
 from offline.recorder import Secret
 from offline.runner import ROOT, RunResult
 from policies.rules import POLICIES, rule_id
+from render.authelia import NOTIFICATIONS_PATH
 from render.grafana import grafana_env
-from tests.monitoring_support import site
+from tests.monitoring_support import site, stack_settings
 
 README = (ROOT / "README.md").read_text()
 
@@ -47,3 +49,17 @@ def test_grafana_admins_follow_the_auth_backends_group() -> None:
         )
     chosen = grafana_env(site(edge={"auth": {"backend": "ldap"}}, monitoring={"grafanaAdminGroup": "ops"}), oidc=True)
     assert "'ops'" in chosen["GF_AUTH_GENERIC_OAUTH_ROLE_ATTRIBUTE_PATH"]
+
+
+def test_every_stack_output_command_names_a_real_export(prod: RunResult) -> None:
+    """The walkthrough's and the plan's `pulumi stack output` commands read outputs prod really exports."""
+    named = re.findall(r"pulumi stack output(?: --stack \S+)?(?: --show-secrets)?\s+([A-Za-z]+)", README)
+    assert {"autheliaUsers", "urls", "grafanaAdminPassword", "oidcClientSecrets"} <= set(named)
+    assert set(named) <= set(prod.exports)
+    walkthrough = _section("First login, from `make up` to a working site")
+    assert "/opt/mediaserver/authelia/notification.txt" in walkthrough
+    settings = stack_settings("prod")
+    authelia = settings.service("authelia")
+    config = next(m for m in authelia.mounts if m.target == "/config")
+    assert NOTIFICATIONS_PATH == "/config/notification.txt"
+    assert f"{host_path(settings, authelia, config)}/notification.txt" == "/opt/mediaserver/authelia/notification.txt"

@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
 CHECK_JSON = $(if $(JSON),--json,)
 
-.PHONY: help setup setup-system check test test-fast lint fmt bench docs preview up clean
+.PHONY: help setup setup-system check test test-fast lint fmt bench mutate docs preview up clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test-fast: setup ## unit tests only (no real tools)
 
 bench: setup ## offline check of prod vs a baseline registering as many resources
 	$(PY) -m bench.check_bench
+
+mutate: setup ## mutation testing of the guarding modules (cosmic-ray; ~20 min on 2 cores): MODULE=path for one
+	$(PY) -m tests.mutation.mutate $(if $(MODULE),--module $(MODULE),)
 
 docs: setup ## regenerate the configuration reference in README.md
 	$(PY) -m config.reference README.md

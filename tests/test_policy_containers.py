@@ -378,3 +378,22 @@ def test_secret_env_passes_when_envs_is_a_secret_output_or_a_file() -> None:
 def test_docker_provider_transport(inputs: dict[str, Any], ok: bool) -> None:
     found = rules(provider(**inputs) if inputs else Res("pulumi:providers:docker", "default", {}))
     assert found - {"MS-900"} == (set() if ok else {"MS-017"})
+
+
+# ------------------------------------------------------------------ boundaries: the nearest passing and failing values
+BOUNDARIES: list[tuple[str, dict[str, Any], set[str]]] = [
+    ("memory 1 MB", {"memory": 1}, set()),
+    ("memory negative", {"memory": -1}, {"MS-009"}),
+    ("cpu quota only", {"cpus": None, "cpuQuota": 50000}, set()),
+    ("cpu quota unlimited", {"cpus": None, "cpuQuota": -1}, {"MS-009"}),
+    ("on-failure 1 retry", {"restart": "on-failure", "maxRetryCount": 1}, set()),
+    ("on-failure 5 retries", {"restart": "on-failure", "maxRetryCount": 5}, set()),
+    ("on-failure 0 retries", {"restart": "on-failure", "maxRetryCount": 0}, {"MS-010"}),
+    ("on-failure 6 retries", {"restart": "on-failure", "maxRetryCount": 6}, {"MS-010"}),
+    ("on-failure unset retries", {"restart": "on-failure", "maxRetryCount": None}, {"MS-010"}),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in BOUNDARIES], ids=[b[0] for b in BOUNDARIES])
+def test_limits_at_their_boundaries(change: dict[str, Any], expected: set[str]) -> None:
+    assert rules(container(**change)) == expected

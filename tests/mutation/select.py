@@ -1,0 +1,49 @@
+"""pytest plugin for mutation runs: record each test's time, then run only the fast ones.
+
+A mutant is tested in a fresh pytest process, so a test that first runs the whole Pulumi program under the
+mocks costs seconds per mutant. With MUTATE_RECORD=<file> the plugin writes each test's setup+call time and
+whether it uses a program-run fixture; with MUTATE_KEEP=<file> (one node id a line) it deselects every
+other test. tests/mutation/mutate.py drives both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+PROGRAM_RUNS = frozenset({"prod", "dev", "run_site", "ldap_site", "tunnel", "prod_module", "deployed"})
+"""Fixtures that run the Pulumi program (or more) before the test body."""
+
+_times: dict[str, float] = {}
+_program: set[str] = set()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep_file = os.environ.get("MUTATE_KEEP")
+    if not keep_file:
+        return
+    keep = set(Path(keep_file).read_text().splitlines())
+    dropped = [item for item in items if item.nodeid not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.nodeid in keep]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when in ("setup", "call"):
+        _times[report.nodeid] = _times.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if PROGRAM_RUNS & set(getattr(item, "fixturenames", ())):
+        _program.add(item.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    record = os.environ.get("MUTATE_RECORD")
+    if record:
+        tests = {node: {"seconds": t, "program": node in _program} for node, t in _times.items()}
+        Path(record).write_text(json.dumps(tests, indent=1, sort_keys=True))

@@ -73,6 +73,7 @@ def test_port_forwarding_with_a_provider_that_has_none() -> None:
     problem = only_problem(media={"vpn": {"provider": "mullvad", "portForwarding": True}})
     assert problem.startswith("media-server:media.vpn.portForwarding: mullvad has no port forwarding")
     assert "protonvpn" in problem
+    assert problem.endswith("or portForwarding false (got true)")
 
 
 def test_unknown_vpn_provider() -> None:

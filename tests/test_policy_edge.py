@@ -9,7 +9,7 @@ import pytest
 
 from render.routes import site_routes
 from tests import policy_fixtures as fx
-from tests.policy_harness import Res, check, container, messages, rules
+from tests.policy_harness import Res, check, container, labels, messages, rules
 
 WHY = "the documented reason for this exception"
 
@@ -510,3 +510,50 @@ def test_rules_read_files_written_on_the_host() -> None:
     res = fx.authelia()
     res.inputs["uploads"] = [u for u in res.inputs["uploads"] if u["file"] != fx.secret_path("jwt")]
     assert "MS-022" in rules(*ingress(), *_on_host(res))
+
+
+# ------------------------------------------------------------------ what the rules recognise, and how
+def test_traefik_and_authelia_are_recognised_by_their_config_paths_under_another_name() -> None:
+    """A renamed Traefik or Authelia container is judged all the same: its config files give it away."""
+    proxy = with_static(_set(["api", "insecure"], True))[0]
+    proxy.inputs["labels"] = labels("edge-proxy", "edge")
+    assert "MS-018" in rules(proxy, fx.bouncer(), fx.proxy_network(), fx.authelia())
+    portal = fx.authelia(secrets={"session": "s" * 10 + "abcdefghijklmnop"})
+    portal.inputs["labels"] = labels("sso", "auth")
+    assert any("has 26 characters" in m for m in messages(check(*ingress(), portal), "MS-022"))
+
+
+def test_unparsable_traefik_yaml_is_named_by_the_parsers_first_line() -> None:
+    res = fx.traefik()
+    res.inputs["uploads"][1]["content"] = "http: [unclosed"
+    (message,) = messages(check(res), "MS-018")
+    assert "while parsing a flow sequence" in message, message
+
+
+WEAK_HEADERS = {
+    "no HSTS": {"stsSeconds": 0},
+    "no nosniff": {"contentTypeNosniff": False},
+    "no frame denial": {"frameDeny": False},
+}
+FRAME_DENIALS = {
+    "frame options": {"frameDeny": False, "customFrameOptionsValue": "SAMEORIGIN"},
+    "CSP frame-ancestors": {"frameDeny": False, "contentSecurityPolicy": "frame-ancestors 'none'"},
+}
+
+
+@pytest.mark.parametrize("change", WEAK_HEADERS.values(), ids=WEAK_HEADERS.keys())
+def test_a_headers_middleware_counts_only_with_hsts_nosniff_and_frame_denial(change: dict[str, Any]) -> None:
+    def weaken(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"].update(change)
+
+    verdict = check(*with_dynamic(weaken))
+    assert {(v.rule, v.level) for v in verdict.violations} == {("MS-021", "advisory")}
+    assert "sends no security headers" in verdict.violations[0].message
+
+
+@pytest.mark.parametrize("change", FRAME_DENIALS.values(), ids=FRAME_DENIALS.keys())
+def test_frame_denial_by_frame_options_or_csp_counts(change: dict[str, Any]) -> None:
+    def reframe(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"].update(change)
+
+    assert rules(*with_dynamic(reframe)) == set()

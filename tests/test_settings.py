@@ -197,3 +197,60 @@ def test_disjoint_networks_are_accepted() -> None:
     moved = {name: {"cidr": f"10.20.{i}.0/24"} for i, name in enumerate(DEFAULT_NETWORKS)}
     settings = parse_settings(minimal_config(networks=moved))
     assert [settings.networks.cidr(n) for n in NetworkName] == [f"10.20.{i}.0/24" for i in range(len(NetworkName))]
+
+
+@pytest.mark.parametrize(
+    ("subset", "accepted"),
+    [
+        ("0.1%", True),
+        ("100%", True),
+        ("0%", False),
+        ("100.5%", False),
+        ("1/10", True),
+        ("10/10", True),
+        ("0/10", False),
+        ("11/10", False),
+        ("500M", True),
+        ("500", False),
+    ],
+)
+def test_restic_data_subset_bounds(subset: str, accepted: bool) -> None:
+    backup = {"check": {"readDataSubset": subset}}
+    if accepted:
+        assert parse_settings(minimal_config(backup=backup)).backup.check.read_data_subset == subset
+    else:
+        problem = only_problem(backup=backup)
+        assert problem.startswith("media-server:backup.check.readDataSubset: not a restic data subset"), problem
+
+
+def test_lldap_runs_only_for_the_ldap_backend() -> None:
+    assert not parse_settings(minimal_config()).is_enabled("lldap")
+    assert parse_settings(minimal_config(edge={"auth": {"backend": "ldap"}})).is_enabled("lldap")
+
+
+def test_image_tag_and_digest_overrides_apply_alone_or_together() -> None:
+    digest = "sha256:" + "b" * 64
+    catalog = parse_settings(minimal_config()).service("sonarr").image
+    tag_only = parse_settings(minimal_config(services={"sonarr": {"imageTag": "4.1.0"}})).service("sonarr").image
+    assert (tag_only.tag, tag_only.digest) == ("4.1.0", None)
+    digest_only = parse_settings(minimal_config(services={"sonarr": {"imageDigest": digest}})).service("sonarr").image
+    assert (digest_only.tag, digest_only.digest) == (catalog.tag, digest)
+
+
+def test_tunnel_mode_proxies_every_app_even_media() -> None:
+    hex32 = "0123456789abcdef0123456789abcdef"
+    tunnel = {"enabled": True, "mode": "tunnel", "zone": "example.org", "zoneId": hex32, "accountId": hex32}
+    reason = "the site accepts Cloudflare terms for its own small audience"
+    from config.catalog import CATALOG
+
+    acknowledged = {"acknowledgeProxiedMedia": {n: reason for n, spec in CATALOG.items() if spec.streams_media}}
+    settings = parse_settings(minimal_config(cloudflare=tunnel, policy=acknowledged))
+    jellyfin = settings.service("jellyfin")
+    assert jellyfin.streams_media and settings.cloudflare_proxied(jellyfin)
+
+
+def test_offsite_repository_names_the_secret_keys_of_its_kind() -> None:
+    from config.settings import OffsiteRepository
+
+    b2 = OffsiteRepository(name="b2", kind="b2", bucket="bkt")
+    assert b2.secret_keys == ("backupB2AccountId", "backupB2AccountKey")

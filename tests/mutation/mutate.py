@@ -1,6 +1,6 @@
 """make mutate: mutation testing (cosmic-ray) of the modules that guard users, with their fast tests.
 
-    python -m tests.mutation.mutate [--module PATH ...] [--jobs 2] [--sample N] [--keep-workdir]
+    python -m tests.mutation.mutate [--module PATH ...] [--jobs 2] [--sample N] [--workdir DIR [--resume]]
 
 For each module in tests/mutation/modules.toml, cosmic-ray lists its mutants (`cosmic-ray init`); this
 driver marks as skipped the mutants inside type annotations, the operators the plan excludes, and all but
@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -245,22 +247,34 @@ def fast_tests(record: dict[str, dict[str, Any]], files: list[str], max_seconds:
 
 def _baseline(workdir: Path, files: list[str]) -> dict[str, dict[str, Any]]:
     """Every selected test, unmutated, in the copy: they must pass; their times choose the fast ones."""
-    out = workdir / ".mutate" / f"baseline-{os.getpid()}-{abs(hash(tuple(files)))}.json"
+    out = workdir / ".baseline.json"
     if _pytest(workdir, files, {"MUTATE_RECORD": str(out)}) != 0:
         raise SystemExit(f"the tests fail without any mutant ({' '.join(files)}): fix them first")
     record: dict[str, dict[str, Any]] = json.loads(out.read_text())
     return record
 
 
-def _session(workdir: Path, module: str, plan: Plan, sample: int) -> tuple[Path, Path, int, int]:
-    """Initialise the module's cosmic-ray session and skip what the plan leaves out. Returns the config,
-    the session database, the number of mutants listed and the number skipped."""
+def _source_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _requeue_survivors(db: Path) -> None:
+    """Forget the survivors' results so `cosmic-ray exec` tests them again (the tests may have changed)."""
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+
+
+def _session(
+    workdir: Path, state: Path, module: str, plan: Plan, sample: int, resume: bool
+) -> tuple[Path, Path, int, int]:
+    """The module's cosmic-ray session, with what the plan leaves out marked skipped. With `resume`, a session
+    made for the same source is reused and only its survivors run again. Returns the config, the session
+    database, the number of mutants listed and the number skipped."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
-    state = workdir / ".mutate"
     slug = module.replace("/", "-").removesuffix(".py")
-    config, db = state / f"{slug}.toml", state / f"{slug}.sqlite"
+    config, db, stamp = state / f"{slug}.toml", state / f"{slug}.sqlite", state / f"{slug}.source"
     test_command = f"{sys.executable} -m pytest -q -x -p no:cacheprovider -p tests.mutation.select " + " ".join(
         plan.modules[module]
     )
@@ -272,6 +286,12 @@ def _session(workdir: Path, module: str, plan: Plan, sample: int) -> tuple[Path,
         f'test-command = "{test_command}"\n'
         '[cosmic-ray.distributor]\nname = "local"\n'
     )
+    source = _source_hash(workdir / module) + f" sample={sample} seed={plan.seed} {plan.exclude_operators}"
+    if resume and db.exists() and stamp.exists() and stamp.read_text() == source:
+        _requeue_survivors(db)
+        with use_db(str(db), WorkDB.Mode.open) as work_db:
+            skipped = sum(1 for _, r in work_db.results if r.worker_outcome == WorkerOutcome.SKIPPED)
+            return config, db, work_db.num_work_items, skipped
     db.unlink(missing_ok=True)
     subprocess.run([str(COSMIC_RAY), "init", str(config), str(db)], cwd=workdir, check=True, capture_output=True)
     spans = annotation_spans((workdir / module).read_text())
@@ -290,18 +310,26 @@ def _session(workdir: Path, module: str, plan: Plan, sample: int) -> tuple[Path,
         chosen = sample_keys(eligible, sample, plan.seed)
         skipped += [job for key, job in eligible.items() if key not in chosen]
         work_db.set_multiple_results(skipped, skip)
+    stamp.write_text(source)
     return config, db, len(items), len(skipped)
 
 
 def _run_module(
-    workdir: Path, module: str, plan: Plan, sample: int, keep: list[str], equivalents: list[Equivalent]
+    workdir: Path,
+    state: Path,
+    module: str,
+    plan: Plan,
+    sample: int,
+    keep: list[str],
+    equivalents: list[Equivalent],
+    resume: bool,
 ) -> ModuleResult:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome
 
     started = time.monotonic()
-    config, db, total, skipped = _session(workdir, module, plan, sample)
-    keep_file = workdir / ".mutate" / (db.stem + ".keep")
+    config, db, total, skipped = _session(workdir, state, module, plan, sample, resume)
+    keep_file = state / (db.stem + ".keep")
     keep_file.write_text("\n".join(keep) + "\n")
     subprocess.run(
         [str(COSMIC_RAY), "exec", str(config), str(db)],
@@ -332,22 +360,26 @@ def _run_module(
 
 @dataclass
 class Workers:
-    """Private copies of the repository, one per job: cosmic-ray mutates the module file in place."""
+    """Private copies of the repository, one per job (cosmic-ray mutates the module file in place), and the
+    sessions' state. A given `base` is kept and reused (--workdir); the copies are refreshed every run."""
 
     jobs: int
-    keep: bool
-    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ms-mutate-")))
+    base: Path | None = None
 
     def __post_init__(self) -> None:
+        self.keep = self.base is not None
+        self.root = self.base or Path(tempfile.mkdtemp(prefix="ms-mutate-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state = self.root / "state"
+        self.state.mkdir(exist_ok=True)
         shared = ROOT.parent / "shared"  # the schemas the tests read live beside the repository
-        if shared.is_dir():
-            (self.base / "shared").symlink_to(shared)
+        if shared.is_dir() and not (self.root / "shared").exists():
+            (self.root / "shared").symlink_to(shared)
         self.free: Queue[Path] = Queue()
         for i in range(self.jobs):
-            workdir = self.base / f"w{i}"
-            workdir.mkdir()
+            workdir = self.root / f"w{i}"
+            workdir.mkdir(exist_ok=True)
             _copy_tree(workdir)
-            (workdir / ".mutate").mkdir()
             self.free.put(workdir)
 
     @contextmanager
@@ -360,36 +392,38 @@ class Workers:
 
     def close(self) -> None:
         if self.keep:
-            print(f"work directories kept in {self.base}")
+            print(f"sessions kept in {self.root} (--resume reruns only their survivors)")
         else:
-            shutil.rmtree(self.base, ignore_errors=True)
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def count(plan: Plan, modules: list[str], sample: int) -> str:
     """How many mutants each module has, and how many a run would test (no test runs)."""
-    workers = Workers(1, keep=False)
+    workers = Workers(1)
     lines = [f"{'module':34} {'listed':>6} {'left out':>8} {'tested':>6}"]
     try:
         with workers.borrow() as workdir:
             for module in modules:
-                _, _, total, skipped = _session(workdir, module, plan, sample)
+                _, _, total, skipped = _session(workdir, workers.state, module, plan, sample, resume=False)
                 lines.append(f"{module:34} {total:>6} {skipped:>8} {total - skipped:>6}")
     finally:
         workers.close()
     return "\n".join(lines)
 
 
-def run(plan: Plan, modules: list[str], jobs: int, sample: int, keep_workdir: bool) -> tuple[list[ModuleResult], float]:
+def run(
+    plan: Plan, modules: list[str], jobs: int, sample: int, workdir: Path | None, resume: bool
+) -> tuple[list[ModuleResult], float]:
     started = time.monotonic()
     equivalents = load_equivalents()
-    workers = Workers(jobs, keep_workdir)
+    workers = Workers(jobs, workdir)
     try:
         files = sorted({f for m in modules for f in plan.modules[m]})
         halves = [files[i::jobs] for i in range(jobs)]
 
         def baseline(part: list[str]) -> dict[str, dict[str, Any]]:
-            with workers.borrow() as workdir:
-                return _baseline(workdir, part) if part else {}
+            with workers.borrow() as copy:
+                return _baseline(copy, part) if part else {}
 
         record: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(jobs) as pool:
@@ -398,8 +432,8 @@ def run(plan: Plan, modules: list[str], jobs: int, sample: int, keep_workdir: bo
 
         def one(module: str) -> ModuleResult:
             keep = fast_tests(record, plan.modules[module], plan.max_test_seconds)
-            with workers.borrow() as workdir:
-                result = _run_module(workdir, module, plan, sample, keep, equivalents)
+            with workers.borrow() as copy:
+                result = _run_module(copy, workers.state, module, plan, sample, keep, equivalents, resume)
             survivors = "".join(
                 f"\n    {m.module}:{m.line} {m.operator}: {m.original}  ->  {m.mutant}"
                 for m in result.mutants
@@ -426,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", action="append", help="only this module (repeatable)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--sample", type=int, help="most mutants per module (default: the plan's)")
-    parser.add_argument("--keep-workdir", action="store_true")
+    parser.add_argument("--workdir", type=Path, help="keep the copies and sessions here (default: a temp dir)")
+    parser.add_argument("--resume", action="store_true", help="with --workdir: rerun only the survivors")
     parser.add_argument("--count", action="store_true", help="only count the mutants per module")
     args = parser.parse_args(argv)
     plan = load_plan()
@@ -437,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.count:
         print(count(plan, modules, args.sample or plan.sample))
         return 0
-    results, elapsed = run(plan, modules, args.jobs, args.sample or plan.sample, args.keep_workdir)
+    if args.resume and args.workdir is None:
+        parser.error("--resume needs --workdir")
+    results, elapsed = run(plan, modules, args.jobs, args.sample or plan.sample, args.workdir, args.resume)
     text, ok = report(results, plan.threshold, elapsed)
     print(text)
     return 0 if ok else 1

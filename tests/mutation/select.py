@@ -21,11 +21,20 @@ _times: dict[str, float] = {}
 _program: set[str] = set()
 
 
+def _runs_program(item: pytest.Item) -> bool:
+    return bool(PROGRAM_RUNS & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     keep_file = os.environ.get("MUTATE_KEEP")
-    if not keep_file:
+    if keep_file:
+        keep = set(Path(keep_file).read_text().splitlines())
+    elif os.environ.get("MUTATE_RECORD"):
+        # The baseline never times what a mutant run never selects.
+        _program.update(item.nodeid for item in items if _runs_program(item))
+        keep = {item.nodeid for item in items} - _program
+    else:
         return
-    keep = set(Path(keep_file).read_text().splitlines())
     dropped = [item for item in items if item.nodeid not in keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -37,13 +46,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _times[report.nodeid] = _times.get(report.nodeid, 0.0) + report.duration
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if PROGRAM_RUNS & set(getattr(item, "fixturenames", ())):
-        _program.add(item.nodeid)
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     record = os.environ.get("MUTATE_RECORD")
     if record:
-        tests = {node: {"seconds": t, "program": node in _program} for node, t in _times.items()}
+        tests = {node: {"seconds": t, "program": False} for node, t in _times.items()}
+        tests.update({node: {"seconds": 0.0, "program": True} for node in _program})
         Path(record).write_text(json.dumps(tests, indent=1, sort_keys=True))

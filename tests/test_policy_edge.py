@@ -557,3 +557,25 @@ def test_frame_denial_by_frame_options_or_csp_counts(change: dict[str, Any]) -> 
         doc["http"]["middlewares"]["security-headers"]["headers"].update(change)
 
     assert rules(*with_dynamic(reframe)) == set()
+
+
+def test_access_rule_domains_match_exactly_or_by_wildcard() -> None:
+    from policies.rules.edge import AccessRule
+
+    def rule(*domains: str) -> AccessRule:
+        return AccessRule(domains=domains, regexes=(), policy="two_factor", resources=())
+
+    assert rule("*.media.example.org").matches("Sonarr.media.example.org")
+    assert not rule("*.media.example.org").matches("media.example.org")
+    assert rule("sonarr.media.example.org").matches("sonarr.media.example.org")
+    assert not rule("xsonarr.media.example.org").matches("sonarr.media.example.org")
+
+
+def test_traefik_found_after_other_containers_and_by_static_config_alone() -> None:
+    """The rules find Traefik wherever it is in the stack, and judge a static file without a dynamic one."""
+    assert check(container("sonarr"), *fx.edge()).violations == []
+    static = fx.traefik_static()
+    static["api"]["insecure"] = True
+    only_static = fx.traefik(static=static)
+    only_static.inputs["uploads"] = only_static.inputs["uploads"][:1]
+    assert "MS-018" in rules(container("sonarr"), only_static, fx.bouncer(), fx.proxy_network(), fx.authelia())

@@ -254,3 +254,11 @@ def test_offsite_repository_names_the_secret_keys_of_its_kind() -> None:
 
     b2 = OffsiteRepository(name="b2", kind="b2", bucket="bkt")
     assert b2.secret_keys == ("backupB2AccountId", "backupB2AccountKey")
+
+
+def test_acknowledged_proxied_media_needs_a_streaming_app_and_a_reason() -> None:
+    reason = "the site accepts Cloudflare terms for its own small audience"
+    short = only_problem(policy={"acknowledgeProxiedMedia": {"jellyfin": "ok"}})
+    assert short.startswith("media-server:policy.acknowledgeProxiedMedia.jellyfin: expected the reason"), short
+    other = only_problem(policy={"acknowledgeProxiedMedia": {"sonarr": reason}})
+    assert other.startswith("media-server:policy.acknowledgeProxiedMedia.sonarr: not a streaming app"), other

@@ -579,3 +579,29 @@ def test_traefik_found_after_other_containers_and_by_static_config_alone() -> No
     only_static = fx.traefik(static=static)
     only_static.inputs["uploads"] = only_static.inputs["uploads"][:1]
     assert "MS-018" in rules(container("sonarr"), only_static, fx.bouncer(), fx.proxy_network(), fx.authelia())
+
+
+def test_docker_provider_switched_on_or_off_by_a_boolean_is_judged_so() -> None:
+    assert "MS-018" in rules(*with_static(_set(["providers", "docker"], True)))
+    assert "MS-018" not in rules(*with_static(_set(["providers", "docker"], False)))
+    assert "MS-018" in rules(fx.traefik(command=["--providers.docker=true"]), fx.authelia())
+
+
+def test_traefik_with_only_a_dynamic_file_is_judged() -> None:
+    dynamic = fx.traefik_dynamic()
+    dynamic["tls"]["options"]["default"]["minVersion"] = "VersionTLS10"
+    only_dynamic = fx.traefik(dynamic=dynamic)
+    only_dynamic.inputs["uploads"] = only_dynamic.inputs["uploads"][1:]
+    assert "MS-019" in rules(only_dynamic, fx.bouncer(), fx.proxy_network(), fx.authelia())
+
+
+def test_authelia_configured_by_environment_alone_is_judged() -> None:
+    portal = container("authelia", "auth", envs=["AUTHELIA_JWT_SECRET=abc"])
+    assert any("from env AUTHELIA_JWT_SECRET has 3 characters" in m for m in messages(check(portal), "MS-022"))
+
+
+def test_one_second_of_hsts_counts_as_hsts() -> None:
+    def short(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"]["stsSeconds"] = 1
+
+    assert rules(*with_dynamic(short)) == set()

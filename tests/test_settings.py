@@ -262,3 +262,22 @@ def test_acknowledged_proxied_media_needs_a_streaming_app_and_a_reason() -> None
     assert short.startswith("media-server:policy.acknowledgeProxiedMedia.jellyfin: expected the reason"), short
     other = only_problem(policy={"acknowledgeProxiedMedia": {"sonarr": reason}})
     assert other.startswith("media-server:policy.acknowledgeProxiedMedia.sonarr: not a streaming app"), other
+
+
+def test_proxied_media_problem_says_why_it_is_proxied() -> None:
+    hex32 = "0123456789abcdef0123456789abcdef"
+    dns = {"enabled": True, "zone": "example.org", "zoneId": hex32, "publicAddress": "203.0.113.10"}
+    proxied = only_problem(cloudflare={**dns, "proxied": {"jellyfin": True}})
+    assert proxied.startswith(
+        "media-server:policy.acknowledgeProxiedMedia.jellyfin: jellyfin streams media and would be proxied "
+        "(cloudflare.proxied); "
+    ), proxied
+    tunnel = problems_for(cloudflare={**dns, "mode": "tunnel", "accountId": hex32})
+    assert tunnel and all("(tunnel mode proxies every app)" in p for p in tunnel), tunnel
+
+
+def test_a_twenty_character_reason_is_enough() -> None:
+    reason = "x" * 8 + " accepted " + "y" * 2
+    assert len(reason) == 20
+    settings = parse_settings(minimal_config(policy={"acknowledgeProxiedMedia": {"jellyfin": reason}}))
+    assert settings.policy.acknowledge_proxied_media == {"jellyfin": reason}

@@ -7,11 +7,12 @@ STACK ?= dev
 STACK_FILE ?=
 JSON ?=
 PYTEST_ARGS ?=
+BASE ?=
 
 CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
 CHECK_JSON = $(if $(JSON),--json,)
 
-.PHONY: help setup setup-system check test test-fast lint fmt bench mutate docs preview up clean
+.PHONY: help setup setup-system check diff test test-fast lint fmt bench mutate docs preview up clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,6 +30,10 @@ setup-system: ## install the real tools the tests drive (Debian packages; root)
 
 check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1]
 	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON)
+
+diff: setup ## what a change does, offline: make diff BASE=<git ref> [STACK=prod | STACK_FILE=path]
+	@if [ -z "$(BASE)" ]; then echo "make diff needs BASE=<git ref>, e.g. BASE=origin/main" >&2; exit 2; fi
+	@$(PY) -m offline.diff --base '$(BASE)' $(CHECK_TARGET)
 
 lint: setup ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check .

@@ -22,12 +22,16 @@ from components.proxy import ProxyLayer
 from components.secrets import SiteSecrets, SiteSecretsArgs
 from components.service import SiteContext
 from config.layout import directory_tree
+from config.problems import SettingsError
 from config.stack import load_site
+from render.cloudflare import plan_problems as cloudflare_plan_problems
 
 Layer = TypeVar("Layer", bound=ServiceLayer)
 
 site = load_site()  # raises SettingsError listing every problem; nothing is registered before this
 settings = site.settings
+if plan_problems := cloudflare_plan_problems(settings):  # the rendered rules within the zone's plan, before any
+    raise SettingsError(plan_problems)  # resource exists
 stack = pulumi.get_stack()
 
 host = RemoteHost(

@@ -73,13 +73,16 @@ class AuthLayer(ServiceLayer):
             secrets["smtp-password"] = smtp_password
         if self._ldap_admin is not None:
             secrets["ldap-password"] = self._ldap_admin.result
+        # configuration.yml holds no secret and stays a plain input; the users' hashes, the OIDC key and
+        # every secret named by an AUTHELIA_*_FILE variable are secret files.
         files: dict[str, pulumi.Input[str]] = {
             render.CONFIG_PATH: to_yaml(render.render_configuration(settings, login.database, login.role)),
         }
+        secret_files: dict[str, pulumi.Input[str]] = {}
         passwords: dict[str, pulumi.Output[str]] = {}
         if settings.edge.auth.backend == "file":
             passwords, hashes = self._users()
-            files[render.USERS_PATH] = pulumi.Output.all(**hashes).apply(
+            secret_files[render.USERS_PATH] = pulumi.Output.all(**hashes).apply(
                 lambda digests: to_yaml(render.render_users(settings, digests))
             )
         elif self._ldap_admin is not None:
@@ -95,14 +98,14 @@ class AuthLayer(ServiceLayer):
                 ),
             )
             digests = {app: generated.oidc_clients[app].bcrypt_hash for app in clients}
-            files[render.OIDC_PATH] = pulumi.Output.all(
+            secret_files[render.OIDC_PATH] = pulumi.Output.all(
                 signing_key.private_key_pem, pulumi.Output.all(**digests)
             ).apply(lambda values: to_yaml(render.render_oidc(settings, values[0], values[1])))
         paths = render.secret_files(settings)
         for secret_name, path in paths.items():
-            files[path] = secrets[secret_name]
+            secret_files[path] = secrets[secret_name]
         env_spec = spec.model_copy(update={"env": {**spec.env, **render.config_env(settings)}})
-        self.deploy(env_spec, files=files)
+        self.deploy(env_spec, files=files, secret_files=secret_files)
         return passwords
 
     def _lldap(self, spec: ServiceSpec) -> None:
@@ -117,12 +120,12 @@ class AuthLayer(ServiceLayer):
             "LLDAP_JWT_SECRET_FILE": f"{LLDAP_SECRETS}/jwt",
             "LLDAP_LDAP_USER_PASS_FILE": f"{LLDAP_SECRETS}/admin-password",
         }
-        files: dict[str, pulumi.Input[str]] = {
+        secret_files: dict[str, pulumi.Input[str]] = {
             f"{LLDAP_SECRETS}/jwt": self._secret("lldap-jwt"),
             f"{LLDAP_SECRETS}/admin-password": self._ldap_admin.result,
         }
         self.deploy(
             spec.model_copy(update={"env": {**spec.env, **env}}),
-            files=files,
+            secret_files=secret_files,
             secret_env={"LLDAP_KEY_SEED": self._secret("lldap-key-seed")},
         )

@@ -3,7 +3,8 @@
 What is backed up is computed by render/backup.py from the catalog and settings; this
 component only ships it to the runner: the job scripts from scripts/backup/ (as files, not
 strings), the set manifests and crontab, and the secrets (repository password, database
-passwords, off-site credentials) as secret environment or secret file uploads.
+passwords, off-site credentials) as secret environment (start.sh writes the SFTP key and rclone
+config from it into private files), never among the uploads, which stay plain.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ OFFSITE_ENV: dict[str, str] = {
 }
 """Secret config key -> the environment variable restic reads it from."""
 OFFSITE_FILES: dict[str, str] = {
-    "backupSftpPrivateKey": "secrets/sftp_key",
-    "backupRcloneConfig": "secrets/rclone.conf",
+    "backupSftpPrivateKey": "BACKUP_SFTP_PRIVATE_KEY",
+    "backupRcloneConfig": "BACKUP_RCLONE_CONFIG",
 }
-"""Secret config key -> file (under the runner's configuration directory) it is uploaded to."""
+"""Secret config key -> the environment variable start.sh writes into a 0600 file under /run/backup (the SFTP
+key, the rclone config). Not an upload: one secret among the uploads would make all of them secret, and
+unreadable in a preview's diff; the runner has no host mount of its own to write a secret file into."""
 
 
 def runner_scripts() -> dict[str, str]:
@@ -87,10 +90,7 @@ class BackupTier(ServiceLayer):
             value = args.config_secrets.get(key)
             if value is None:
                 continue  # config/stack.py refuses the stack before this point
-            if key in OFFSITE_ENV:
-                secret_env[OFFSITE_ENV[key]] = value
-            else:
-                files[f"{CONF_DIR}/{OFFSITE_FILES[key]}"] = pulumi.Output.secret(value)
+            secret_env[OFFSITE_ENV.get(key) or OFFSITE_FILES[key]] = value
         self.deploy(
             spec,
             files=files,

@@ -80,9 +80,8 @@ class CloudflareZone(ServiceLayer):
                 ),
                 opts=self._cf(),
             )
-        self._ruleset(name, "waf", "http_request_firewall_custom", "WAF custom rules", render.waf_rules(settings))
-        self._ruleset(name, "ratelimit", "http_ratelimit", "Rate limits", render.rate_limit_rules(settings))
-        self._ruleset(name, "cache", "http_request_cache_settings", "Cache rules", render.cache_rules(settings))
+        for ruleset in render.rulesets(settings):
+            self._ruleset(name, ruleset)
         for setting_id, value in render.ZONE_SETTINGS.items():
             cloudflare.ZoneSetting(
                 f"{name}-setting-{setting_id}",
@@ -100,16 +99,16 @@ class CloudflareZone(ServiceLayer):
     def _cf(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._provider)
 
-    def _ruleset(self, name: str, role: str, phase: str, title: str, rules: list[dict[str, Any]]) -> None:
+    def _ruleset(self, name: str, ruleset: render.PhaseRuleset) -> None:
         cloudflare.Ruleset(
-            f"{name}-{role}",
+            f"{name}-{ruleset.role}",
             cloudflare.RulesetArgs(
                 zone_id=self._zone_id,
                 kind="zone",
-                name=f"media-server {title.lower()}",
-                description=f"{title} for {self.settings.domain}, managed by media-server",
-                phase=phase,
-                rules=[_rule(rule) for rule in rules],
+                name=f"media-server {ruleset.title.lower()}",
+                description=f"{ruleset.title} for {self.settings.domain}, managed by media-server",
+                phase=ruleset.phase,
+                rules=[_rule(rule) for rule in ruleset.rules],
             ),
             opts=self._cf(),
         )

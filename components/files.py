@@ -15,7 +15,7 @@ read a container's configuration the same way wherever it is delivered.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pulumi
@@ -24,7 +24,16 @@ from components.host import run_on_host, script_command
 from config.layout import host_path
 from config.settings import Settings
 from config.spec import ServiceSpec
-from render.host_files import HostDirectory, HostFile, digest, encode, manifests, render_archive
+from render.host_files import (
+    MANIFEST,
+    SECRETS_MANIFEST,
+    HostDirectory,
+    HostFile,
+    digest,
+    encode,
+    manifests,
+    render_archive,
+)
 
 WRITE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "write-files.sh"
 HOST_FILES = "media-server:app:HostFiles"
@@ -63,59 +72,107 @@ class HostFilesArgs:
     spec: ServiceSpec
     settings: Settings
     files: Mapping[str, pulumi.Input[str]]
-    """Container path -> content (plain or a Pulumi secret)."""
+    """Container path -> content that holds no secret: a plain input, readable in a preview's diff."""
     private_key: pulumi.Input[str] | None = None
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Container path -> content that is (or holds) a secret: written by a command of its own, 0400."""
 
 
 class HostFiles(pulumi.ComponentResource):
-    """A container's generated files, written into its bind-mounted host directories."""
+    """A container's generated files, written into its bind-mounted host directories.
 
-    written: pulumi.Resource
+    Plain and secret files travel apart, because Pulumi marks a whole property secret when any part of
+    it is: the plain files are one archive whose command carries their text among its triggers (a
+    preview shows a changed route or rule line by line), the secret files another, secret end to end.
+    """
+
+    written: list[pulumi.Resource]
     digest: pulumi.Output[str]
 
     def __init__(self, name: str, args: HostFilesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec, settings = args.spec, args.settings
         uid, gid = file_owner(spec, settings)
-        placed = {path: place(spec, settings, path) for path in sorted(args.files)}
+        overlap = sorted(set(args.files) & set(args.secret_files))
+        if overlap:
+            raise ValueError(f"{spec.name}: {', '.join(overlap)} given both as a plain and as a secret file")
+        placed = {path: place(spec, settings, path) for path in sorted({*args.files, *args.secret_files})}
         super().__init__(
             HOST_FILES,
             name,
             {
                 "uploads": [
-                    {"file": path, "hostPath": placed[path][0], "content": args.files[path]} for path in placed
+                    {"file": path, "hostPath": placed[path][0], "content": args.files[path]}
+                    for path in sorted(args.files)
+                ],
+                # A property of its own: secret as a whole, and it leaves `uploads` plain.
+                "secretUploads": [
+                    {"file": path, "hostPath": placed[path][0], "content": args.secret_files[path]}
+                    for path in sorted(args.secret_files)
                 ],
                 "labels": [{"label": SERVICE_LABEL, "value": spec.name}],
             },
             opts,
         )
+        self.written = []
+        digests = []
         # Private to the container's user when it has one; root-owned files stay world-readable, as the
         # images that run as a fixed user of their own (nobody, ...) must read them. The mount's own
-        # directory (made by host preparation) keeps the site's 0750.
-        mode = 0o640 if uid else 0o644
+        # directory (made by host preparation) keeps the site's 0750. Secret files are 0400 whoever owns them.
+        plain_mode = 0o640 if uid else 0o644
+        for role, contents, mode, manifest in (
+            ("write", args.files, plain_mode, MANIFEST),
+            ("write-secrets", args.secret_files, 0o400, SECRETS_MANIFEST),
+        ):
+            if not contents:
+                continue
+            paths = sorted(contents)
+            built = self._archive(
+                {p: placed[p] for p in paths}, [contents[p] for p in paths], (uid, gid, mode), manifest
+            )
+            digest_of = built.apply(digest)
+            # The plain files' text among the triggers: `pulumi preview --diff` shows what changed in
+            # them, where the archive on stdin is an opaque blob.
+            shown: list[pulumi.Input[object]] = [digest_of]
+            if role == "write":
+                shown.append({p: contents[p] for p in paths})
+            self.written.append(
+                run_on_host(
+                    f"{name}-{role}",
+                    settings.host,
+                    args.private_key,
+                    script_command(settings.host, WRITE_SCRIPT.read_text(), "write-files"),
+                    built.apply(encode),
+                    shown,
+                    pulumi.ResourceOptions(parent=self),
+                )
+            )
+            digests.append(digest_of)
+        # One value that changes when any file does (secret when secret files are written).
+        self.digest = pulumi.Output.all(*digests).apply("+".join)
+        self.register_outputs({"digest": self.digest})
+
+    @staticmethod
+    def _archive(
+        placed: Mapping[str, tuple[str, str]],
+        contents: list[pulumi.Input[str]],
+        owner: tuple[int, int, int],
+        manifest: str,
+    ) -> pulumi.Output[bytes]:
+        """The archive of some of the files: their directories below the mount roots, the files, a manifest.
+
+        Secret contents make the archive, its encoding and its digest secret too (Output.all keeps it)."""
+        uid, gid, mode = owner
+        paths = list(placed)
+        roots = [root for _, root in placed.values()]
         directories = {
             HostDirectory(str(parent), uid, gid, 0o750)
-            for path, (file_path, root) in placed.items()
+            for file_path, root in placed.values()
             for parent in PurePosixPath(file_path).parents
             if parent.is_relative_to(root) and str(parent) != root
         }
-        paths = list(placed)
 
-        roots = [root for _, root in placed.values()]
+        def archive(texts: list[str]) -> bytes:
+            files = [HostFile(placed[p][0], t, uid, gid, mode) for p, t in zip(paths, texts, strict=True)]
+            return render_archive(directories, [*files, *manifests(files, roots, manifest)])
 
-        def archive(contents: list[str]) -> bytes:
-            files = [HostFile(placed[p][0], c, uid, gid, mode) for p, c in zip(paths, contents, strict=True)]
-            return render_archive(directories, [*files, *manifests(files, roots)])
-
-        # Secret contents make the archive, its encoding and its digest secret too (Output.all keeps it).
-        built = pulumi.Output.all(*[args.files[p] for p in paths]).apply(archive)
-        self.digest = built.apply(digest)
-        self.written = run_on_host(
-            f"{name}-write",
-            settings.host,
-            args.private_key,
-            script_command(settings.host, WRITE_SCRIPT.read_text(), "write-files"),
-            built.apply(encode),
-            [self.digest],
-            pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"digest": self.digest})
+        return pulumi.Output.all(*contents).apply(archive)

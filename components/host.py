@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def run_on_host(
     private_key: pulumi.Input[str] | None,
     create: str,
     stdin: pulumi.Input[str],
-    triggers: list[pulumi.Input[str]],
+    triggers: Sequence[pulumi.Input[object]],
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """A command on the Docker host: over SSH (pulumi-command remote) or, in local mode, here."""

@@ -19,7 +19,9 @@ from components.layer import LayerArgs, ServiceLayer
 from components.secrets import generated_password
 from config.settings import Settings
 from config.spec import ServiceSpec, Tier
+from render.alertmanager import CONFIG_PATH as ALERTMANAGER_CONFIG_PATH
 from render.alertmanager import alertmanager_flags, render_alertmanager_config
+from render.alertmanager import secret_files as alertmanager_secret_files
 from render.alerts import RULES_DIR, render_rule_files, rule_groups
 from render.alloy import CONFIG_PATH as ALLOY_CONFIG
 from render.alloy import render_alloy_config
@@ -28,6 +30,7 @@ from render.grafana import (
     DASHBOARD_DIR,
     PROVISIONING,
     grafana_env,
+    grafana_secret_files,
     render_dashboard_provider,
     render_dashboards,
     render_datasources,
@@ -99,28 +102,30 @@ class MonitoringTier(ServiceLayer):
 
     def _alertmanager(self, spec: ServiceSpec) -> None:
         settings = self.settings
-        keys = alert_secret_keys(settings)
-        missing = [key for key in keys if key not in self._args.config_secrets]
+        paths = alertmanager_secret_files(settings)
+        missing = [key for key in paths if key not in self._args.config_secrets]
         if missing:
             raise ValueError(f"alert receivers need secret config {', '.join(missing)} (set with --secret)")
-        values = [self._args.config_secrets[key] for key in keys]
-
-        def render(secrets: list[str]) -> str:
-            return to_yaml(render_alertmanager_config(settings, dict(zip(keys, secrets, strict=True))))
-
-        content: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.all(*values).apply(render))
-        self.deploy(spec, files={"/etc/alertmanager/alertmanager.yml": content}, command=alertmanager_flags(settings))
+        self.deploy(
+            spec,
+            files={ALERTMANAGER_CONFIG_PATH: to_yaml(render_alertmanager_config(settings))},
+            secret_files={path: self._args.config_secrets[key] for key, path in paths.items()},
+            command=alertmanager_flags(settings),
+        )
 
     def _grafana(self, spec: ServiceSpec) -> None:
         settings = self.settings
         generated = self._args.generated
         admin = generated_password(f"{self._layer_name}-grafana-admin", self, length=32)
         self.grafana_admin_password = admin.result
-        secret_env: dict[str, pulumi.Input[str]] = {"GF_SECURITY_ADMIN_PASSWORD": admin.result}
+        # The image's run.sh reads GF_<NAME>__FILE into GF_<NAME> (packaging/docker/run.sh), so the
+        # environment stays plain and the secrets are files.
+        secret_values: dict[str, pulumi.Input[str]] = {"GF_SECURITY_ADMIN_PASSWORD": admin.result}
         oidc_client = generated.oidc_clients.get("grafana")
         oidc = oidc_client is not None and settings.is_enabled("authelia")
         if oidc and oidc_client is not None:
-            secret_env["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"] = oidc_client.result
+            secret_values["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"] = oidc_client.result
+        secret_paths = grafana_secret_files(list(secret_values))
         files: dict[str, pulumi.Input[str]] = {
             f"{PROVISIONING}/datasources/datasources.yaml": to_yaml(render_datasources(settings)),
             f"{PROVISIONING}/dashboards/media-server.yaml": to_yaml(render_dashboard_provider()),
@@ -128,9 +133,9 @@ class MonitoringTier(ServiceLayer):
         for file_name, dashboard in render_dashboards(settings).items():
             files[f"{DASHBOARD_DIR}/{file_name}"] = to_json(dashboard)
         self.deploy(
-            _with_env(spec, grafana_env(settings, oidc)),
+            _with_env(spec, {**grafana_env(settings, oidc), **{f"{var}__FILE": p for var, p in secret_paths.items()}}),
             files=files,
-            secret_env=secret_env,
+            secret_files={secret_paths[var]: value for var, value in secret_values.items()},
         )
 
     def _loki(self, spec: ServiceSpec) -> None:

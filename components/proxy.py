@@ -72,16 +72,19 @@ class ProxyLayer(ServiceLayer):
             render.STATIC_PATH: to_yaml(render.render_static(settings)),
             render.DYNAMIC_PATH: to_yaml(render.render_dynamic(settings)),
         }
+        secret_files: dict[str, pulumi.Input[str]] = {}
         env = dict(spec.env)
-        token = self._args.config_secrets.get("cloudflareApiToken")
+        # Traefik gets its own token, limited to the DNS-01 challenge (Zone Read + DNS Edit on the zone), never the
+        # program's cloudflareApiToken, which can rewrite the zone's WAF, cache rules and settings.
+        token = self._args.config_secrets.get("cloudflareDnsToken")
         if settings.cloudflare.enabled and token is not None:
             # lego (Traefik's ACME client) reads any of its variables from a file named by <NAME>_FILE.
-            files[render.CLOUDFLARE_TOKEN_FILE] = token
+            secret_files[render.CLOUDFLARE_TOKEN_FILE] = token
             env["CF_DNS_API_TOKEN_FILE"] = render.CLOUDFLARE_TOKEN_FILE
         update: dict[str, object] = {"env": env}
         if settings.cloudflare.enabled and settings.cloudflare.mode == "tunnel":
             update["published"] = ()  # cloudflared dials out; the host opens no web port
-        self.deploy(spec.model_copy(update=update), files=files)
+        self.deploy(spec.model_copy(update=update), files=files, secret_files=secret_files)
 
     def _crowdsec(self, spec: ServiceSpec) -> None:
         acquisition = {"filenames": [render.ACCESS_LOG], "labels": {"type": "traefik"}}

@@ -49,7 +49,11 @@ class ContainerServiceArgs:
     spec: ServiceSpec
     site: SiteContext
     files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Container path -> file content, uploaded into the container. A change replaces this container only."""
+    """Container path -> file content that holds no secret, uploaded into the container (or written on the
+    host for a read-only one). A change replaces this container only."""
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Container path -> a secret (or a file that holds one), always written on the host into a bind mount,
+    0400 for the container's user, so that `files` (and `uploads`) stay plain and reviewable."""
     secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment values that are Pulumi secrets (the whole env list is then secret)."""
     network_container: pulumi.Input[str] | None = None
@@ -182,15 +186,23 @@ class ContainerService(pulumi.ComponentResource):
         after: list[pulumi.Resource] = list(site.ready)
         replace_when: pulumi.Input[str] | None = None
         uploads: list[docker.ContainerUploadArgs] = []
-        if args.files and spec.read_only_rootfs:
+        # Secret files never go among the uploads: one secret there makes the whole `uploads` property secret.
+        on_host = args.files if spec.read_only_rootfs else {}
+        if on_host or args.secret_files:
             self.files = HostFiles(
                 f"{name}-files",
-                HostFilesArgs(spec=spec, settings=settings, files=args.files, private_key=site.private_key),
+                HostFilesArgs(
+                    spec=spec,
+                    settings=settings,
+                    files=on_host,
+                    secret_files=args.secret_files,
+                    private_key=site.private_key,
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(site.ready)),
             )
-            after.append(self.files.written)
+            after.extend(self.files.written)
             replace_when = self.files.digest
-        else:
+        if not spec.read_only_rootfs:
             uploads = [
                 docker.ContainerUploadArgs(file=path, content=content) for path, content in sorted(args.files.items())
             ]

@@ -18,10 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
+from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.problems import ProblemSpec, raise_problems
 from config.spec import NetworkName, ServiceSpec, Tier
-from config.ssh import HostAddress, HostKey, ssh_option_problems
+from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
     AbsPath,
@@ -69,7 +70,7 @@ class HostSettings(Section):
         default=None,
         description="Host name (RFC 1123) or IP address of the Docker host (ssh mode); no user, port or path.",
     )
-    user: str = Field(default="deploy", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="SSH user (ssh mode).")
+    user: SshUser = Field(default="deploy", description="SSH user (ssh mode).")
     port: Port = Field(default=22, description="SSH port, 1-65535.")
     auth: Literal["agent", "key"] = Field(
         default="agent",
@@ -86,8 +87,8 @@ class HostSettings(Section):
         "ConnectTimeout, ConnectionAttempts, ServerAliveInterval, ServerAliveCountMax, TCPKeepAlive, Compression, "
         "AddressFamily, LogLevel, StrictHostKeyChecking=yes.",
     )
-    docker_socket: str = Field(
-        default="unix:///var/run/docker.sock", pattern=r"^unix:///", description="Docker socket in local mode."
+    docker_socket: DockerSocket = Field(
+        default="unix:///var/run/docker.sock", description="Docker socket in local mode."
     )
     use_sudo: bool = Field(default=True, description="Run host preparation with sudo -n (ssh mode, non-root user).")
     cpus: int | None = Field(
@@ -274,6 +275,10 @@ class GpuSettings(Section):
         return self
 
 
+def _seconds(allowed: tuple[int, ...]) -> str:
+    return ", ".join(f"{value} s" for value in allowed)
+
+
 class CloudflareSettings(Section):
     """Cloudflare DNS and WAF in front of the site. The API token is secret config `cloudflareApiToken`."""
 
@@ -299,7 +304,32 @@ class CloudflareSettings(Section):
         default_factory=list, description="ISO 3166 alpha-2 codes whose requests get a managed challenge."
     )
     auth_rate_limit: int = Field(
-        default=10, ge=1, le=1000, description="Requests per 10 s per client to the auth portal's login API."
+        default=10,
+        ge=1,
+        le=1000,
+        description="Requests per client per authRateLimitPeriod to the auth portal's login API before it is blocked.",
+    )
+    plan: Literal["free", "pro", "business"] = Field(
+        default="free",
+        description="The zone's Cloudflare plan. Its limits (number of custom and rate limiting rules, the fields a "
+        "rate limiting rule may use, counting periods, mitigation timeouts) are checked before anything is deployed; "
+        "on free, the login rate limit matches the path only (Cloudflare refuses http.host there).",
+    )
+    auth_rate_limit_period: int = Field(
+        default=10,
+        description="Counting period of the login rate limit, seconds: 10 (free), 10 or 60 (pro), 10, 60 or 600 "
+        "(business).",
+    )
+    auth_rate_limit_timeout: int = Field(
+        default=10,
+        description="How long a client over the login rate limit stays blocked, seconds: 10 (free); 10, 60 or 3600 "
+        "(pro); 10, 60, 3600 or 86400 (business).",
+    )
+    advanced_certificates: bool = Field(
+        default=False,
+        description="The zone has Advanced Certificate Manager with Total TLS (or an advanced certificate) covering "
+        "hostnames two or more levels below the zone. Universal SSL covers only the zone and one level below it, so "
+        "without this a proxied app at app.media.example.org in zone example.org is refused.",
     )
 
     @field_validator("block_countries", "challenge_countries")
@@ -347,6 +377,25 @@ class CloudflareSettings(Section):
                 ipaddress.IPv4Address(self.public_address)
             except ValueError:
                 problems.append((("publicAddress",), self.public_address, "expected an IPv4 address"))
+        limits = PLANS[self.plan]
+        if self.auth_rate_limit_period not in limits.rate_limit_periods:
+            problems.append(
+                (
+                    ("authRateLimitPeriod",),
+                    self.auth_rate_limit_period,
+                    f"the {self.plan} plan counts rate limits over {_seconds(limits.rate_limit_periods)} only; "
+                    "expected one of those (in seconds), or the zone's real plan in cloudflare.plan",
+                )
+            )
+        if self.auth_rate_limit_timeout not in limits.mitigation_timeouts:
+            problems.append(
+                (
+                    ("authRateLimitTimeout",),
+                    self.auth_rate_limit_timeout,
+                    f"the {self.plan} plan blocks for {_seconds(limits.mitigation_timeouts)} only; "
+                    "expected one of those (in seconds), or the zone's real plan in cloudflare.plan",
+                )
+            )
         raise_problems("cloudflare", problems)
         return self
 
@@ -1138,6 +1187,7 @@ class Settings(Section):
                 for spec in self.enabled_services()
                 if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
             )
+            problems.extend(self._certificate_problems())
             why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
             for name in streaming:
                 if name not in self.policy.acknowledge_proxied_media:
@@ -1154,6 +1204,35 @@ class Settings(Section):
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
             )
         return problems
+
+    def _certificate_problems(self) -> list[ProblemSpec]:
+        """Proxied hosts Cloudflare's edge has no certificate for: Universal SSL covers the zone and one level below
+        it only (developers.cloudflare.com/ssl/edge-certificates/universal-ssl/limitations/#hostname-coverage)."""
+        zone = self.cloudflare.zone
+        if not zone or self.cloudflare.advanced_certificates:
+            return []
+        deep = sorted(
+            {
+                host
+                for spec in self.enabled_services()
+                if spec.routed and spec.subdomain and self.cloudflare_proxied(spec)
+                for host in (f"{spec.subdomain}.{self.domain}", *((self.domain,) if spec.apex else ()))
+                if host.endswith("." + zone) and host.count(".") - zone.count(".") > 1
+            }
+        )
+        if not deep:
+            return []
+        shown = ", ".join(deep[:3]) + (f" and {len(deep) - 3} more" if len(deep) > 3 else "")
+        return [
+            (
+                ("cloudflare", "advancedCertificates"),
+                False,
+                f"proxied hosts {shown} are more than one level below zone {zone}, which Universal SSL does not "
+                "cover (browsers would get a certificate error); expected cloudflare.advancedCertificates: true when "
+                "the zone has Advanced Certificate Manager with Total TLS, or the domain set to the zone itself, or "
+                "those apps DNS-only (cloudflare.proxied.<app>: false)",
+            )
+        ]
 
     def cloudflare_proxied(self, spec: ServiceSpec) -> bool:
         """Whether the app's DNS record is proxied (orange cloud) at Cloudflare."""

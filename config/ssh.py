@@ -16,6 +16,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _KEY_COMMENT = re.compile(r"[A-Za-z0-9@._+:-]{1,128}")
 
@@ -38,6 +39,28 @@ def host_address(value: str) -> str:
         "digits, inner hyphens, dot-separated) or an IP literal such as 192.0.2.10 or 2001:db8::10, with no user, "
         "port, path or brackets (the port is host.port)"
     )
+
+
+def ssh_user(value: str) -> str:
+    """A POSIX login name (useradd's default rule), so that it cannot carry `@`, `:` or an option into a URL."""
+    if not _USER.fullmatch(value):
+        raise ValueError(
+            "not a user name; expected lowercase letters, digits, _ and -, starting with a letter or _, "
+            "up to 32 characters (e.g. deploy)"
+        )
+    return value
+
+
+_SOCKET = re.compile(r"unix:///[A-Za-z0-9._/@+-]+")
+
+
+def docker_socket(value: str) -> str:
+    """A local Docker socket URL: unix:// and a plain absolute path."""
+    if not _SOCKET.fullmatch(value) or "/../" in value or value.endswith("/.."):
+        raise ValueError(
+            "not a Docker socket URL; expected unix:// and a plain absolute path, e.g. unix:///var/run/docker.sock"
+        )
+    return value
 
 
 # ------------------------------------------------------------------ host keys
@@ -140,6 +163,8 @@ def _host_key(value: str) -> str:
 
 
 HostAddress = Annotated[str, AfterValidator(host_address)]
+SshUser = Annotated[str, AfterValidator(ssh_user)]
+DockerSocket = Annotated[str, AfterValidator(docker_socket)]
 HostKey = Annotated[str, AfterValidator(_host_key)]
 """A host's public key as `type base64` (a comment, if given, is dropped)."""
 

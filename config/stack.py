@@ -23,7 +23,11 @@ from config.settings import Settings
 
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for Docker over SSH and host preparation (host.auth = key).",
-    "cloudflareApiToken": "Cloudflare API token scoped to the zone (DNS edit, zone settings, WAF).",
+    "cloudflareApiToken": "Cloudflare API token for the program, scoped to the zone: Zone DNS Edit, Zone WAF Edit "
+    "(custom and rate limiting rules), Cache Rules Edit, Zone Settings Edit; with cloudflare.mode tunnel also "
+    "Account Cloudflare Tunnel Edit.",
+    "cloudflareDnsToken": "Cloudflare API token for Traefik's ACME DNS-01 challenge only: Zone Read and DNS Edit on "
+    "the zone (a token apart from cloudflareApiToken, so the proxy cannot touch the WAF or zone settings).",
     "vpnWireguardPrivateKey": "WireGuard private key from the VPN provider (media.vpn.type wireguard).",
     "vpnWireguardPresharedKey": "Optional WireGuard preshared key, for providers that issue one.",
     "vpnUser": "OpenVPN user name from the VPN provider (media.vpn.type openvpn).",
@@ -126,6 +130,15 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
     if settings.cloudflare.enabled and "cloudflareApiToken" not in secrets:
         problems.append(
             Problem(f"{NAMESPACE}:cloudflareApiToken", "nothing", "Cloudflare is enabled; set the token with --secret")
+        )
+    if settings.cloudflare.enabled and settings.tiers.edge and "cloudflareDnsToken" not in secrets:
+        problems.append(
+            Problem(
+                f"{NAMESPACE}:cloudflareDnsToken",
+                "nothing",
+                "Cloudflare is enabled, so Traefik gets its certificates by DNS-01; set a token with only Zone Read "
+                "and DNS Edit on the zone with --secret",
+            )
         )
     problems.extend(_vpn_secret_problems(settings, secrets))
     if settings.tiers.monitoring:

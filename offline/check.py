@@ -21,6 +21,7 @@ from rich.console import Console
 
 from config.stack import load_stack_file
 from offline.gate import evaluate
+from offline.imports import ruleset_imports
 from offline.report import print_policy, print_summary, to_json
 from offline.runner import ROOT, run_program
 
@@ -37,6 +38,18 @@ def project_for(stack_file: Path) -> tuple[Path, Path]:
     main = (yaml.safe_load(project.read_text()) or {}).get("main") or "."
     program = project.parent / str(main)
     return project, program / "__main__.py" if program.is_dir() else program
+
+
+def _print_imports(imports: list[str]) -> None:
+    if not imports:
+        return
+    print(
+        "\nCloudflare entry-point rulesets: a zone has one per phase and creating one that exists fails. If the zone "
+        "already has rules in a phase (made in the dashboard or by another tool), adopt them before `pulumi up` "
+        "(needs curl, jq and CLOUDFLARE_API_TOKEN; skip a phase whose lookup finds nothing):"
+    )
+    for command in imports:
+        print(f"  {command}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,11 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     result = run_program(stack, program=program)
     verdict = evaluate(result, stack=stack) if result.ok else None
     passed = result.ok and verdict is not None and verdict.ok
+    imports = ruleset_imports(result)
     if args.json:
-        print(to_json(result, {"ok": passed, "policy": verdict.as_dict() if verdict else None}))
+        extra = {"ok": passed, "policy": verdict.as_dict() if verdict else None, "rulesetImports": imports}
+        print(to_json(result, extra))
     else:
         console = Console(width=160, no_color=True, soft_wrap=False)
         print_summary(result, console, _urls(result.exports))
+        _print_imports(imports)
         if verdict is not None:
             print_policy(verdict, console)
     return 0 if passed else 1

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf import json_format
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
@@ -65,6 +66,8 @@ class Recorded:
     outputs: dict[str, Any] = field(default_factory=dict)
     host_files: Any = None
     """For a container: the `uploads`-shaped list of files written on the host for it (HostFiles), if any."""
+    replacement_trigger: Any = None
+    """The `replacement_trigger` option's value: when it changes, the engine replaces the resource."""
 
 
 class EngineMocks(Mocks):
@@ -156,5 +159,8 @@ class RecordingMonitor(MockMonitor):
             inputs=inputs,
             id=response.id,
             outputs=_normalise(rpc.deserialize_properties(response.object, keep_unknowns=True)),
+            replacement_trigger=_normalise(json_format.MessageToDict(request.replacement_trigger))
+            if request.HasField("replacement_trigger")
+            else None,
         )
         return response

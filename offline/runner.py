@@ -16,7 +16,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.files import HOST_FILES
 from config.problems import Problem, SettingsError
 from config.stack import StackConfig
-from offline.recorder import EngineMocks, Recorded, RecordingMonitor
+from offline.recorder import EngineMocks, Recorded, RecordingMonitor, Secret
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
@@ -45,9 +45,19 @@ class RunResult:
 CONTAINER = "docker:index/container:Container"
 
 
+def _written(props: dict[str, Any]) -> Any:
+    """A HostFiles' plain and secret files as one `uploads`-shaped list; each secret file's content a Secret."""
+    plain, secret = props.get("uploads") or [], props.get("secretUploads") or []
+    if isinstance(secret, Secret):
+        secret = [{**item, "content": Secret(item["content"])} for item in secret.value]
+    if isinstance(plain, Secret):  # secretness spread to the plain files: shown as it reached the engine
+        return Secret([*plain.value, *secret])
+    return [*plain, *secret]
+
+
 def _attach_host_files(resources: list[Recorded]) -> None:
     """Give each container the files written on the host for it: the HostFiles beside it under its ContainerService."""
-    written = {r.parent: r.inputs.get("uploads") for r in resources if r.type == HOST_FILES}
+    written = {r.parent: _written(r.inputs) for r in resources if r.type == HOST_FILES}
     for res in resources:
         if res.type == CONTAINER and res.parent in written:
             res.host_files = written[res.parent]

@@ -88,8 +88,17 @@ def render_dashboard_provider() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- environment
+SECRETS_DIR = f"{PROVISIONING}/secrets"
+"""Grafana provisions only its known subdirectories (datasources, dashboards, ...): this one it ignores."""
+
+
+def grafana_secret_files(variables: list[str]) -> dict[str, str]:
+    """GF_* variable -> the file that holds its value (named by GF_<NAME>__FILE in the environment)."""
+    return {var: f"{SECRETS_DIR}/{var.removeprefix('GF_').lower()}" for var in variables}
+
+
 def grafana_env(settings: Settings, oidc: bool) -> dict[str, str]:
-    """Plain (non-secret) environment; the admin password and OIDC client secret are secret env."""
+    """Plain (non-secret) environment; the admin password and OIDC client secret are files (grafana_secret_files)."""
     grafana = settings.service("grafana")
     root = settings.url(grafana) or f"http://grafana:{grafana.port}"
     env = {

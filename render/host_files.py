@@ -44,9 +44,12 @@ def _member(path: str) -> str:
 MANIFEST = ".media-server-files"
 """In each bind-mount root the program writes to: the files it manages there, one relative path a line.
 write-files.sh removes a file that the previous manifest lists and the new one does not."""
+SECRETS_MANIFEST = ".media-server-secrets"
+"""The same for the secret files, which travel in an archive of their own: each archive's manifest
+lists only its own files, so neither write removes the other's."""
 
 
-def manifests(files: Iterable[HostFile], roots: Iterable[str]) -> list[HostFile]:
+def manifests(files: Iterable[HostFile], roots: Iterable[str], name: str = MANIFEST) -> list[HostFile]:
     """One manifest per mount root, listing the files written under it (owned like the root's files)."""
     out = []
     files = sorted(files)
@@ -56,7 +59,7 @@ def manifests(files: Iterable[HostFile], roots: Iterable[str]) -> list[HostFile]
             continue
         listing = "".join(f"{PurePosixPath(f.host_path).relative_to(root)}\n" for f in mine)
         first = mine[0]
-        out.append(HostFile(str(PurePosixPath(root) / MANIFEST), listing, first.uid, first.gid, 0o644))
+        out.append(HostFile(str(PurePosixPath(root) / name), listing, first.uid, first.gid, 0o644))
     return out
 
 

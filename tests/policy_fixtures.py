@@ -44,7 +44,13 @@ def _site() -> Settings:
             "host": {"mode": "local"},
             "tiers": {"edge": True, "media": True, "monitoring": False, "backup": False},
             "services": media_off,
-            "cloudflare": {"enabled": True, "zone": "example.org", "zoneId": ZONE, "publicAddress": "203.0.113.10"},
+            "cloudflare": {
+                "enabled": True,
+                "zone": "example.org",
+                "zoneId": ZONE,
+                "publicAddress": "203.0.113.10",
+                "advancedCertificates": True,
+            },
         }
     )
 

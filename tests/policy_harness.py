@@ -83,8 +83,14 @@ def image(name: str = f"lscr.io/linuxserver/sonarr:4.0.16@{DIGEST}", resource: s
     return Res(REMOTE_IMAGE, resource, {"name": name, "keepLocally": True})
 
 
+PINNED_SSH_OPTS = [
+    "-F", "none", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=${HOME}/.media-server/ssh/x/known_hosts"
+]  # fmt: skip
+
+
 def provider(**inputs: Any) -> Res:
-    return Res(DOCKER_PROVIDER, "host-docker", inputs or {"host": "ssh://deploy@media-host.example.org:22"})
+    pinned = {"host": "ssh://deploy@media-host.example.org:22", "sshOpts": PINNED_SSH_OPTS}
+    return Res(DOCKER_PROVIDER, "host-docker", inputs or pinned)
 
 
 def network(name: str, internal: bool = False) -> Res:

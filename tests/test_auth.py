@@ -81,8 +81,13 @@ def test_configuration_holds_no_secret_and_names_secret_files(prod: RunResult) -
     assert set(file_vars.values()) == set(authelia.secret_files(stack_settings("prod")).values())
     assert all(len(files[path]) >= 40 for path in file_vars.values())
     assert variables["X_AUTHELIA_CONFIG"] == f"{authelia.CONFIG_PATH},{authelia.OIDC_PATH}"
-    # Read-only root: written on the host; the secret files make the whole written set secret.
-    assert "uploads" not in res.inputs and isinstance(res.host_files, Secret)
+    # Read-only root: written on the host. The configuration is a plain input (a preview shows its diff);
+    # the secrets, the users' hashes and the OIDC key are secret files, written apart.
+    assert "uploads" not in res.inputs
+    delivered = {item["file"]: item["content"] for item in res.host_files}
+    assert isinstance(delivered[authelia.CONFIG_PATH], str)
+    secret = {authelia.USERS_PATH, authelia.OIDC_PATH, *authelia.secret_files(stack_settings("prod")).values()}
+    assert {path for path, content in delivered.items() if isinstance(content, Secret)} == secret
 
 
 def _secret_keys(document: Any, path: str = "") -> Any:

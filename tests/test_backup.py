@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -356,10 +357,12 @@ def test_offsite_credentials_reach_the_runner_only_as_secrets(run_site) -> None:
     result = run_site(minimal_config(backup={"offsite": offsite}), secrets=secrets)
     assert result.ok, result.problems
     runner = containers(result)["backup"].inputs
-    assert isinstance(runner["uploads"], Secret) and isinstance(runner["envs"], Secret)
-    files = {u["file"]: u["content"] for u in runner["uploads"].value}
-    assert files["/opt/backup/secrets/sftp_key"] == "ssh-key-text"
-    assert {"B2_ACCOUNT_ID=b2-id", "B2_ACCOUNT_KEY=b2-key"} <= set(runner["envs"].value)
+    # The uploads (scripts, sets, crontab) stay plain and reviewable; every credential is secret environment.
+    assert not isinstance(runner["uploads"], Secret) and isinstance(runner["envs"], Secret)
+    assert not any("ssh-key-text" in u["content"] for u in runner["uploads"])
+    assert {"B2_ACCOUNT_ID=b2-id", "B2_ACCOUNT_KEY=b2-key", "BACKUP_SFTP_PRIVATE_KEY=ssh-key-text"} <= set(
+        runner["envs"].value
+    )
     labels = json.dumps(runner["labels"])
     assert "b2-key" not in labels and "ssh-key-text" not in labels
 
@@ -370,3 +373,24 @@ def test_given_repository_password_replaces_the_generated_one(run_site) -> None:
     assert not [r for r in result.of_type("random:index/randomPassword:RandomPassword") if "repository" in r.name]
     assert "RESTIC_PASSWORD=kept-from-the-old-stack" in containers(result)["backup"].inputs["envs"].value
     assert result.exports["backupRepositoryPassword"] == Secret("kept-from-the-old-stack")
+
+
+def test_offsite_secret_files_are_written_from_the_environment_0600(tmp_path: Path) -> None:
+    """start.sh's first step: the SFTP key and rclone config, given as secret env, become private files."""
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----"
+    done = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "offsite-secrets.sh"), str(tmp_path / "run")],
+        env={"PATH": os.environ["PATH"], "BACKUP_SFTP_PRIVATE_KEY": key, "BACKUP_RCLONE_CONFIG": "[r]\ntype = s3"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    written = {p.name: (p.read_text(), p.stat().st_mode & 0o777) for p in (tmp_path / "run").iterdir()}
+    assert written == {"sftp_key": (key + "\n", 0o600), "rclone.conf": ("[r]\ntype = s3\n", 0o600)}
+    quiet = subprocess.run(
+        ["bash", str(SCRIPTS_DIR / "offsite-secrets.sh"), str(tmp_path / "none")],
+        env={"PATH": os.environ["PATH"]},
+        check=True,
+    )
+    assert quiet.returncode == 0 and list((tmp_path / "none").iterdir()) == []

@@ -85,7 +85,7 @@ def test_read_only_entry_gets_its_files_written_on_the_host() -> pulumi.Output[N
     return pulumi.Output.all(
         svc.container.uploads,
         svc.container.read_only,
-        svc.files.written.stdin,  # type: ignore[attr-defined]
+        svc.files.written[0].stdin,  # type: ignore[attr-defined]
     ).apply(check)
 
 

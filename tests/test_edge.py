@@ -68,11 +68,10 @@ def test_waf_rate_limit_and_cache_rulesets(prod: RunResult) -> None:
     assert all(r["kind"] == "zone" for r in rulesets.values())
     waf = rulesets["http_request_firewall_custom"]["rules"]
     assert any("/wp-login.php" in r["expression"] and r["action"] == "block" for r in waf)
-    portal = [r for r in waf if "cf.threat_score" in r["expression"]]
-    assert portal and 'http.host eq "auth.media.example.org"' in portal[0]["expression"]
-    assert portal[0]["action"] == "managed_challenge"
+    assert not [r for r in waf if "cf.threat_score" in r["expression"]]  # always 0 now: a dead rule
     (limit,) = rulesets["http_ratelimit"]["rules"]
-    assert 'http.host eq "auth.media.example.org"' in limit["expression"]
+    # prod is on the free plan: a rate limiting expression may use the path (and verified bot) only.
+    assert limit["expression"] == '(http.request.uri.path eq "/api/firstfactor")'
     assert limit["ratelimit"]["period"] == 10 and limit["ratelimit"]["requestsPerPeriod"] == 10
     (cache,) = rulesets["http_request_cache_settings"]["rules"]
     assert "http.request.uri.path.extension" in cache["expression"] and cache["actionParameters"]["cache"] is True

@@ -163,6 +163,22 @@ def test_allowed_ssh_options_pass() -> None:
     assert settings.host.ssh_options == options
 
 
+@pytest.mark.parametrize("user", ["deploy\n", "root@evil", "-oProxyCommand=x", "Deploy", "a b", "", "x" * 33])
+def test_host_user_is_a_plain_login_name(user: str) -> None:
+    problem = only_host_problem(user=user)
+    assert problem.startswith("media-server:host.user: not a user name; expected lowercase letters"), problem
+
+
+@pytest.mark.parametrize(
+    "socket", ["unix:///var/run/docker.sock; rm -rf /", "unix:///var/run/docker.sock\n", "tcp://h:2375", "unix:///../x"]
+)
+def test_local_docker_socket_is_a_plain_unix_path(socket: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(minimal_config(host={"mode": "local", "dockerSocket": socket}))
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith("media-server:host.dockerSocket: not a Docker socket URL"), problem
+
+
 # ------------------------------------------------------------------ what the program makes of them
 def test_known_hosts_line_names_the_port_as_ssh_looks_it_up() -> None:
     on_22 = parse_settings(minimal_config(host=SSH)).host

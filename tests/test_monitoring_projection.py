@@ -162,12 +162,19 @@ def test_node_exporter_reads_backup_metrics_and_sees_the_storage_roots(prod: Run
 
 def test_secrets_stay_secret(prod: RunResult, run_site: Callable[..., RunResult]) -> None:
     found = containers(prod)
-    assert isinstance(found["alertmanager"].host_files, Secret)  # written on the host: read-only root
-    for name in ("grafana", "jellystat", "postgres-exporter", "redis-exporter"):
+    # Written on the host (read-only root): the configuration plain, each receiver credential a secret file.
+    alertmanager = {item["file"]: item["content"] for item in found["alertmanager"].host_files}
+    assert isinstance(alertmanager["/etc/alertmanager/alertmanager.yml"], str)
+    assert all(isinstance(alertmanager[p], Secret) for p in alertmanager if p.startswith("/etc/alertmanager/secrets/"))
+    for name in ("jellystat", "postgres-exporter", "redis-exporter"):
         assert isinstance(found[name].inputs["envs"], Secret), name
-    grafana_env = found["grafana"].inputs["envs"].value
-    assert any(item.startswith("GF_SECURITY_ADMIN_PASSWORD=") for item in grafana_env)
-    assert any(item.startswith("GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET=") for item in grafana_env)
+    # Grafana reads its secrets from GF_*__FILE files: its environment is plain, and holds none.
+    grafana_env = found["grafana"].inputs["envs"]
+    assert isinstance(grafana_env, list)
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/grafana/provisioning/secrets/security_admin_password" in grafana_env
+    assert any(item.startswith("GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET__FILE=") for item in grafana_env)
+    grafana_files = {item["file"]: item["content"] for item in found["grafana"].host_files}
+    assert all(isinstance(grafana_files[p], Secret) for p in grafana_files if "/secrets/" in p)
     assert isinstance(prod.exports["grafanaAdminPassword"], Secret)
     # Real receiver credentials: present in the uploaded file, absent from everything printed.
     result = run_site(
@@ -184,9 +191,13 @@ def test_secrets_stay_secret(prod: RunResult, run_site: Callable[..., RunResult]
     assert result.ok, result.problems
     alertmanager = yaml.safe_load(uploads(containers(result)["alertmanager"])["/etc/alertmanager/alertmanager.yml"])
     pager = next(r for r in alertmanager["receivers"] if r["name"] == "pager")
-    assert pager["telegram_configs"][0]["bot_token"] == "tg"
-    assert pager["slack_configs"][0]["api_url"] == "https://hook"
-    assert pager["email_configs"][0]["auth_password"] == "smtp-pw"
+    assert pager["telegram_configs"][0]["bot_token_file"] == "/etc/alertmanager/secrets/alertTelegramBotToken"
+    assert pager["slack_configs"][0]["api_url_file"] == "/etc/alertmanager/secrets/alertWebhookUrl"
+    assert pager["email_configs"][0]["auth_password_file"] == "/etc/alertmanager/secrets/alertSmtpPassword"
+    written = uploads(containers(result)["alertmanager"])
+    assert written["/etc/alertmanager/secrets/alertTelegramBotToken"] == "tg"
+    assert written["/etc/alertmanager/secrets/alertWebhookUrl"] == "https://hook"
+    assert written["/etc/alertmanager/secrets/alertSmtpPassword"] == "smtp-pw"
     printed = to_json(result)
     for value in PROD_SECRETS.values():
         assert f'"{value}"' not in printed and f"{value}\\n" not in printed
@@ -209,12 +220,13 @@ def test_uploaded_files_are_the_pure_renders(prod: RunResult) -> None:
 
 
 def test_grafana_signs_in_through_authelia(prod: RunResult) -> None:
-    env = dict(item.split("=", 1) for item in containers(prod)["grafana"].inputs["envs"].value)
+    env = dict(item.split("=", 1) for item in containers(prod)["grafana"].inputs["envs"])
     assert env["GF_AUTH_GENERIC_OAUTH_CLIENT_ID"] == "grafana"
     assert env["GF_AUTH_GENERIC_OAUTH_AUTH_URL"] == "https://auth.media.example.org/api/oidc/authorization"
     assert env["GF_AUTH_GENERIC_OAUTH_TOKEN_URL"] == "https://auth.media.example.org/api/oidc/token"
     assert env["GF_SERVER_ROOT_URL"] == "https://grafana.media.example.org/"
-    assert env["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"] and env["GF_SECURITY_ADMIN_PASSWORD"]
+    files = uploads(containers(prod)["grafana"])
+    assert files[env["GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET__FILE"]] and files[env["GF_SECURITY_ADMIN_PASSWORD__FILE"]]
 
 
 def test_jellystat_uses_its_generated_database_login(prod: RunResult) -> None:

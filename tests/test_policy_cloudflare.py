@@ -63,6 +63,17 @@ def test_rate_limit_must_cover_the_portal() -> None:
     assert rules(*zone_wide) == set()
 
 
+def test_a_rule_on_the_dead_threat_score_is_reported() -> None:
+    dead = fx.waf()
+    dead.inputs["rules"] = [
+        *dead.inputs["rules"],
+        {"action": "managed_challenge", "expression": "(cf.threat_score gt 14)", "enabled": True},
+    ]
+    verdict = check(*replace(fx.edge(), dead))
+    assert [(v.rule, v.level) for v in verdict.violations] == [("MS-026", "advisory")]
+    assert "cf.threat_score, which Cloudflare no longer populates" in verdict.violations[0].message
+
+
 # ------------------------------------------------------------------ MS-027
 @pytest.fixture
 def stack_settings() -> Iterator[dict[str, str]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests.policy_harness import (
     DIGEST,
+    PINNED_SSH_OPTS,
     Res,
     check,
     container,
@@ -363,8 +365,16 @@ def test_secret_env_passes_when_envs_is_a_secret_output_or_a_file() -> None:
 @pytest.mark.parametrize(
     ("inputs", "ok"),
     [
-        ({"host": "ssh://deploy@h.example.org:22"}, True),
-        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": '["-o","StrictHostKeyChecking=yes"]'}, True),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": PINNED_SSH_OPTS}, True),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": json.dumps(PINNED_SSH_OPTS)}, True),
+        ({"host": "ssh://h:22", "sshOpts": ["-oStrictHostKeyChecking yes", "-oUserKnownHostsFile=/k"]}, True),
+        ({"host": "ssh://deploy@h.example.org:22"}, False),
+        ({"host": "ssh://deploy@h.example.org:22", "sshOpts": '["-o","StrictHostKeyChecking=yes"]'}, False),
+        ({"host": "ssh://h:22", "sshOpts": ["-o", "StrictHostKeyChecking=accept-new", *PINNED_SSH_OPTS]}, False),
+        ({"host": "ssh://h:22", "sshOpts": [*PINNED_SSH_OPTS, "-o", "ProxyCommand=nc %h %p"]}, False),
+        ({"host": "ssh://h:22", "sshOpts": [*PINNED_SSH_OPTS, "-o", "LocalCommand=id"]}, False),
+        ({"host": "ssh://h:22", "sshOpts": [*PINNED_SSH_OPTS, "-o", "PermitLocalCommand=yes"]}, False),
+        ({"host": "ssh://h:22", "sshOpts": [*PINNED_SSH_OPTS, "-F", "/tmp/ssh_config"]}, False),
         ({"host": "unix:///var/run/docker.sock"}, True),
         ({"host": "tcp://h.example.org:2376", "caMaterial": "ca", "certMaterial": "cert", "keyMaterial": "key"}, True),
         ({"host": "tcp://h.example.org:2376", "certPath": "/etc/docker/certs"}, True),

@@ -168,8 +168,11 @@ def test_traefik_gets_its_files_and_no_socket(prod: RunResult) -> None:
     assert upload_yaml(prod, "traefik", "/etc/traefik/traefik.yml") == traefik.render_static(stack_settings("prod"))
     assert not any("docker.sock" in str(v) for v in res.inputs.get("volumes", []))
     assert env(res)["CF_DNS_API_TOKEN_FILE"] == traefik.CLOUDFLARE_TOKEN_FILE
-    # Read-only root: written on the host; the token file makes the whole written set secret.
-    assert "uploads" not in res.inputs and isinstance(res.host_files, Secret)
+    # Read-only root: written on the host; the configuration plain, the token a secret file of its own.
+    assert "uploads" not in res.inputs
+    delivered = {item["file"]: item["content"] for item in res.host_files}
+    assert isinstance(delivered["/etc/traefik/dynamic/site.yml"], str)
+    assert isinstance(delivered[traefik.CLOUDFLARE_TOKEN_FILE], Secret)
     assert sorted(p["external"] for p in res.inputs["ports"]) == [80, 443]
     assert res.inputs["user"] == "1000:1000" and res.inputs["capabilities"]["adds"] == []
 

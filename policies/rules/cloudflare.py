@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,11 +143,23 @@ def _covers(expression: str, host: str) -> bool:
     return host in expression or "http.host" not in expression
 
 
+# Cloudflare no longer populates the threat score: it is always 0, so a rule on it never fires
+# (cloudflare-docs src/content/partials/waf/threat-score-definition.mdx).
+_DEAD_FIELDS = re.compile(r"\bcf\.threat_score\b")
+
+
 def _waf_and_rate_limit(resources: Sequence[PolicyResource], config: Mapping[str, Any], report: Report) -> None:
     portals = _portal_hosts(edge_of(containers(resources)))
     for zone, recs in sorted(proxied_zones(resources).items()):
         rules = _ruleset_rules(resources, zone)
         urn = recs[0].urn
+        for rule in rules:
+            if _DEAD_FIELDS.search(rule.expression):
+                report(
+                    f"zone {zone} has a {rule.phase} rule on cf.threat_score, which Cloudflare no longer populates "
+                    "(always 0), so it never matches; fix: remove it or match on something Cloudflare still sets",
+                    urn,
+                )
         if not any(r.phase == "http_request_firewall_custom" for r in rules):
             report(f"zone {zone} has no WAF custom rules; fix: add a http_request_firewall_custom Ruleset", urn)
         limits = [r for r in rules if r.phase == "http_ratelimit" and r.rate_limited]
@@ -163,7 +176,8 @@ def _waf_and_rate_limit(resources: Sequence[PolicyResource], config: Mapping[str
 
 ms_026 = stack_rule(
     "ms-026-cloudflare-waf-rate-limit",
-    "Each proxied zone has a WAF custom ruleset and a rate-limit rule covering the auth portal (Cloudflare WAF docs).",
+    "Each proxied zone has a WAF custom ruleset and a rate-limit rule covering the auth portal, and no rule on "
+    "cf.threat_score, which is always 0 now (Cloudflare WAF docs).",
     ADVISORY,
     _waf_and_rate_limit,
     "Add Ruleset resources for phases http_request_firewall_custom and http_ratelimit (the portal's host).",

@@ -29,7 +29,8 @@ PROJECT = "media-server"
 
 CONTAINER = "docker:index/container:Container"
 HOST_FILES = "media-server:app:HostFiles"
-"""Files written on the host for a read-only container: props `uploads` and `labels` shaped like a container's."""
+"""Files written on the host for a container: props `uploads` (plain) and `secretUploads`, shaped like a
+container's `uploads`, and `labels`."""
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 NETWORK = "docker:index/network:Network"
 DOCKER_PROVIDER = "pulumi:providers:docker"
@@ -187,7 +188,10 @@ def containers(resources: Iterable[PolicyResource]) -> list[Resource]:
     for r in resources:
         if r.resource_type == HOST_FILES:
             files = Resource.of(r)
-            written.setdefault(files.service, []).extend(items(files.props.get("uploads")))
+            # Plain and secret files are two properties (secretness would spread over one); the engine
+            # hands policies both unwrapped.
+            for key in ("uploads", "secretUploads"):
+                written.setdefault(files.service, []).extend(items(files.props.get(key)))
     found = [Resource.of(r) for r in resources if r.resource_type == CONTAINER]
     return [replace(c, props=_Merged(c.props, written[c.service])) if c.service in written else c for c in found]
 

@@ -10,13 +10,13 @@ require_tools restic jq pg_dump pg_dumpall pg_restore sqlite3 flock crond
 
 umask 077
 mkdir -p /run/backup
+# Off-site credentials that tools read from files arrive as secret environment: written to 0600 files,
+# then left out of the environment the jobs get.
+bash "$(dirname "$0")/offsite-secrets.sh" /run/backup
+unset BACKUP_SFTP_PRIVATE_KEY BACKUP_RCLONE_CONFIG
 # Cron starts jobs with an empty environment: jobs read this file through BASH_ENV.
 export -p >/run/backup/env
-if [ -f "$BACKUP_CONF_DIR/secrets/sftp_key" ]; then
-  install -m 0600 "$BACKUP_CONF_DIR/secrets/sftp_key" /run/backup/sftp_key
-fi
-if [ -f "$BACKUP_CONF_DIR/secrets/rclone.conf" ]; then
-  install -m 0600 "$BACKUP_CONF_DIR/secrets/rclone.conf" /run/backup/rclone.conf
+if [ -f /run/backup/rclone.conf ]; then
   echo "export RCLONE_CONFIG=/run/backup/rclone.conf" >>/run/backup/env
 fi
 echo "export RESTIC_CACHE_DIR=$(site '.stagingDir')/cache" >>/run/backup/env

@@ -10,7 +10,8 @@
 #                (e.g. opt/mediaserver/traefik/traefik.yml), directories before their files.
 #                In each bind-mount root it writes to, a .media-server-files manifest lists the
 #                files the program manages there: a file the previous manifest lists and the new
-#                one does not is removed (only regular files, only under that mount root).
+#                one does not is removed (only regular files, only under that mount root). Secret
+#                files come in an archive of their own with a .media-server-secrets manifest.
 # Options:
 #   --root DIR   extract under DIR instead of / (tests write into a scratch root)
 set -euo pipefail
@@ -59,7 +60,7 @@ while IFS= read -r manifest; do
       removed=$((removed + 1))
     fi
   done <"$old"
-done < <(tar -tf "$archive" | grep -E '(^|/)\.media-server-files$' || true)
+done < <(tar -tf "$archive" | grep -E '(^|/)\.media-server-(files|secrets)$' || true)
 
 if [ "$(id -u)" -eq 0 ]; then
   tar -x -f "$archive" -C "$root" --same-owner --same-permissions --no-overwrite-dir

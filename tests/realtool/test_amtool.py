@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from config.settings import Settings
-from render.alertmanager import RECEIVER, render_alertmanager_config
+from render.alertmanager import RECEIVER, render_alertmanager_config, secret_files
 from render.serialise import to_yaml
 from tests.monitoring_support import site, stack_settings
 
@@ -46,11 +47,43 @@ def _amtool() -> str:
     return found
 
 
+# Fields Alertmanager reads credentials from. Debian 12's amtool is 0.25.0, which knows only the first two
+# (config/notifiers.go at v0.25.0); the others came in v0.26.0 (url_file, bot_token_file) and v0.27.0
+# (webhook_url_file), and the pinned image (v0.28.1) has all five. For that amtool the newer ones are
+# given back inline, with the value the file would hold.
+KNOWN_TO_DEBIAN_AMTOOL = {"auth_password_file", "api_url_file"}
+INLINE = {"url_file": "url", "bot_token_file": "bot_token", "webhook_url_file": "webhook_url"}
+
+
 def _write(settings: Settings, tmp_path: Path) -> Path:
-    secrets = {key: SECRETS[key] for key in settings.alerts.required_secrets()}
+    """alertmanager.yml, with its credential files where it names them (under tmp_path, as the host would)."""
+    values = {}
+    for key, container_path in secret_files(settings).items():
+        target = tmp_path / container_path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(SECRETS[key])
+        values[container_path] = SECRETS[key]
     path = tmp_path / "alertmanager.yml"
-    path.write_text(to_yaml(render_alertmanager_config(settings, secrets)))
+    path.write_text(to_yaml(_for_amtool(render_alertmanager_config(settings), tmp_path, values)))
     return path
+
+
+def _for_amtool(document: Any, root: Path, values: dict[str, str]) -> Any:
+    """The document with every `*_file` path moved under root, or inlined where Debian's amtool lacks the field."""
+    if isinstance(document, list):
+        return [_for_amtool(item, root, values) for item in document]
+    if not isinstance(document, dict):
+        return document
+    out = {}
+    for key, value in document.items():
+        if key in KNOWN_TO_DEBIAN_AMTOOL:
+            out[key] = f"{root}{value}"
+        elif key in INLINE:
+            out[INLINE[key]] = values[value]
+        else:
+            assert not key.endswith("_file"), key
+            out[key] = _for_amtool(value, root, values)
+    return out
 
 
 def _routes(config: Path, *labels: str) -> str:

@@ -84,9 +84,12 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, prod_module: RunResult) -
         check=False,
     )
     assert prepared.returncode == 0, prepared.stderr
-    # What HostFiles does over SSH for each read-only container: the real script with the recorded archive.
-    writes = [r for r in result.of_type("command:remote:Command") if r.name.endswith("-files-write")]
-    assert len(writes) > 5
+    # What HostFiles does over SSH: the real script with each recorded archive, plain files and secret files.
+    writes = [
+        r for r in result.of_type("command:remote:Command") if r.name.endswith(("-files-write", "-write-secrets"))
+    ]
+    assert len([w for w in writes if w.name.endswith("-files-write")]) > 5
+    assert len([w for w in writes if w.name.endswith("-files-write-secrets")]) >= 4
     for write in writes:
         done = subprocess.run(
             ["bash", str(WRITE_SCRIPT), "--root", str(host_root)],
@@ -215,10 +218,13 @@ def test_read_only_containers_read_the_files_written_on_the_host(deployed: Deplo
     assert engine.exec(ids["traefik"], ["test", "-r", "/etc/traefik/traefik.yml"]) == 0
     assert engine.exec(ids["traefik"], ["test", "-r", "/etc/traefik/dynamic/site.yml"]) == 0
     assert engine.exec(ids["authelia"], ["test", "-r", "/config/configuration.yml"]) == 0
-    # Secrets written for Authelia are the site user's, not the world's.
+    # Secrets written for Authelia are the site user's alone (0400), and it reads them.
     secrets = deployed.host_root / "opt/mediaserver/authelia/secrets"
     modes = {p.name: (p.stat().st_uid, p.stat().st_mode & 0o777) for p in secrets.iterdir()}
-    assert modes and all(mode == (1000, 0o640) for mode in modes.values()), modes
+    assert modes and all(mode == (1000, 0o400) for mode in modes.values()), modes
+    assert engine.exec(ids["authelia"], ["test", "-r", "/config/secrets/session"]) == 0
+    assert engine.exec(ids["grafana"], ["test", "-r", "/etc/grafana/provisioning/secrets/security_admin_password"]) == 0
+    assert engine.exec(ids["alertmanager"], ["test", "-r", "/etc/alertmanager/secrets/alertWebhookUrl"]) == 0
 
 
 def _health(engine: Engine, container: str) -> dict[str, Any]:

@@ -91,9 +91,14 @@ def _ssh_shim(bin_dir: Path, ssh_opts: list[str], log: Path) -> None:
     shim.chmod(0o755)
 
 
-def _docker(host: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    docker = shutil.which("docker", path=env["PATH"])
-    assert docker, "the docker CLI is missing: run `make setup-system` (Debian docker.io)"
+def _clients() -> list[str]:
+    """Every Docker CLI here: Debian docker.io's (/usr/bin/docker) and whichever is first on PATH."""
+    found = {path for path in (shutil.which("docker"), "/usr/bin/docker") if path and Path(path).is_file()}
+    return sorted(str(Path(path).resolve()) for path in found) or ["docker"]
+
+
+def _docker(docker: str, host: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    assert shutil.which(docker), "the docker CLI is missing: run `make setup-system` (Debian docker.io)"
     return subprocess.run(
         [docker, "-H", host, *args], env=env, capture_output=True, text=True, check=False, timeout=120
     )
@@ -111,8 +116,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
             yield server
 
 
+@pytest.mark.parametrize("docker", _clients())
 def test_docker_cli_reaches_the_engine_with_only_what_the_stack_config_generates(
-    site: SshServer, tmp_path: Path
+    site: SshServer, tmp_path: Path, docker: str
 ) -> None:
     result = _ssh_stack(site, site.host_public_key.read_text().strip())
     host, ssh_opts, invoke = _recorded(result)
@@ -130,10 +136,10 @@ def test_docker_cli_reaches_the_engine_with_only_what_the_stack_config_generates
     log = tmp_path / "ssh-argv"
     _ssh_shim(tmp_path / "bin", ssh_opts, log)
     env["PATH"] = f"{tmp_path / 'bin'}:{os.environ['PATH']}"
-    version = _docker(host, env, "version", "--format", "{{.Server.Version}}")
+    version = _docker(docker, host, env, "version", "--format", "{{.Server.Version}}")
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip(), version.stdout
-    listed = _docker(host, env, "ps", "--all", "--format", "{{.Names}}")
+    listed = _docker(docker, host, env, "ps", "--all", "--format", "{{.Names}}")
     assert listed.returncode == 0, listed.stderr
     # The CLI added only the destination and the remote command after the stack's options.
     argv = log.read_text().splitlines()
@@ -142,7 +148,8 @@ def test_docker_cli_reaches_the_engine_with_only_what_the_stack_config_generates
     assert not (home / ".ssh").exists()
 
 
-def test_a_wrong_host_key_is_refused(site: SshServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("docker", _clients())
+def test_a_wrong_host_key_is_refused(site: SshServer, tmp_path: Path, docker: str) -> None:
     impostor = tmp_path / "impostor"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(impostor)], check=True)
     result = _ssh_stack(site, impostor.with_suffix(".pub").read_text().strip())
@@ -154,17 +161,18 @@ def test_a_wrong_host_key_is_refused(site: SshServer, tmp_path: Path) -> None:
     _write_files(invoke, env)
     _ssh_shim(tmp_path / "bin", ssh_opts, tmp_path / "ssh-argv")
     env["PATH"] = f"{tmp_path / 'bin'}:{os.environ['PATH']}"
-    refused = _docker(host, env, "version", "--format", "{{.Server.Version}}")
+    refused = _docker(docker, host, env, "version", "--format", "{{.Server.Version}}")
     assert refused.returncode != 0
     assert "Host key verification failed" in refused.stderr, refused.stderr
 
 
-def test_without_the_generated_options_the_cli_cannot_connect(site: SshServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("docker", _clients())
+def test_without_the_generated_options_the_cli_cannot_connect(site: SshServer, tmp_path: Path, docker: str) -> None:
     """The control: the same machine state minus the options (what the program sent before) is refused."""
     home = tmp_path / "home"
     home.mkdir()
     env = _clean_env(home, os.environ["PATH"])
-    plain = _docker(f"ssh://root@127.0.0.1:{site.port}", {**env, "PATH": os.environ["PATH"]}, "version")
+    plain = _docker(docker, f"ssh://root@127.0.0.1:{site.port}", {**env, "PATH": os.environ["PATH"]}, "version")
     assert plain.returncode != 0
 
 

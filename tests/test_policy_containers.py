@@ -407,3 +407,12 @@ BOUNDARIES: list[tuple[str, dict[str, Any], set[str]]] = [
 @pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in BOUNDARIES], ids=[b[0] for b in BOUNDARIES])
 def test_limits_at_their_boundaries(change: dict[str, Any], expected: set[str]) -> None:
     assert rules(container(**change)) == expected
+
+
+def test_numbers_and_justifications_as_the_rules_read_them() -> None:
+    from policies.rules.common import JUSTIFICATION_MIN_CHARS, justified, number
+
+    assert (number(" 512 "), number(2), number("lots"), number(True), number(None)) == (512.0, 2.0, None, None, None)
+    assert JUSTIFICATION_MIN_CHARS == 20
+    assert justified("x" * 20) and not justified("x" * 19) and not justified(" " * 30)
+    assert rules(container(memory="lots")) == {"MS-009"}

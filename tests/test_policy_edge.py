@@ -605,3 +605,17 @@ def test_one_second_of_hsts_counts_as_hsts() -> None:
         doc["http"]["middlewares"]["security-headers"]["headers"]["stsSeconds"] = 1
 
     assert rules(*with_dynamic(short)) == set()
+
+
+def test_trusted_ips_that_are_not_networks_are_refused() -> None:
+    resources = with_static(_set([*WEBSECURE, "forwardedHeaders", "trustedIPs"], ["not-a-network"]))
+    assert "MS-020" in rules(*resources)
+
+
+def test_a_router_with_a_redirect_that_still_serves_an_app_is_guarded() -> None:
+    def redirect_only(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["to-https"] = {"redirectScheme": {"scheme": "https"}}
+        doc["http"]["routers"]["sonarr"]["middlewares"] = ["to-https"]
+
+    verdict = check(*with_dynamic(redirect_only))
+    assert ("MS-021", "mandatory") in {(v.rule, v.level) for v in verdict.violations}

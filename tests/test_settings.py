@@ -239,7 +239,7 @@ def test_image_tag_and_digest_overrides_apply_alone_or_together() -> None:
 
 def test_tunnel_mode_proxies_every_app_even_media() -> None:
     hex32 = "0123456789abcdef0123456789abcdef"
-    tunnel = {"enabled": True, "mode": "tunnel", "zone": "example.org", "zoneId": hex32, "accountId": hex32}
+    tunnel = {"enabled": True, "mode": "tunnel", "zone": "media.example.org", "zoneId": hex32, "accountId": hex32}
     reason = "the site accepts Cloudflare terms for its own small audience"
     from config.catalog import CATALOG
 
@@ -266,7 +266,7 @@ def test_acknowledged_proxied_media_needs_a_streaming_app_and_a_reason() -> None
 
 def test_proxied_media_problem_says_why_it_is_proxied() -> None:
     hex32 = "0123456789abcdef0123456789abcdef"
-    dns = {"enabled": True, "zone": "example.org", "zoneId": hex32, "publicAddress": "203.0.113.10"}
+    dns = {"enabled": True, "zone": "media.example.org", "zoneId": hex32, "publicAddress": "203.0.113.10"}
     proxied = only_problem(cloudflare={**dns, "proxied": {"jellyfin": True}})
     assert proxied.startswith(
         "media-server:policy.acknowledgeProxiedMedia.jellyfin: jellyfin streams media and would be proxied "

@@ -1,7 +1,7 @@
-"""pytest plugin for mutation runs: record each test's time, then run only the fast ones.
+"""pytest plugin for mutation runs: record each test's CPU time, then run only the fast ones.
 
 A mutant is tested in a fresh pytest process, so a test that first runs the whole Pulumi program under the
-mocks costs seconds per mutant. With MUTATE_RECORD=<file> the plugin writes each test's setup+call time and
+mocks costs seconds per mutant. With MUTATE_RECORD=<file> the plugin writes each test's setup+call CPU seconds and
 whether it uses a program-run fixture; with MUTATE_KEEP=<file> (one node id a line) it deselects every
 other test. tests/mutation/mutate.py drives both.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item.nodeid in keep]
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when in ("setup", "call"):
-        _times[report.nodeid] = _times.get(report.nodeid, 0.0) + report.duration
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children: unlike wall time, the same on a busy machine."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None]:
+    start = _cpu()
+    yield
+    _times[item.nodeid] = _times.get(item.nodeid, 0.0) + _cpu() - start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    start = _cpu()
+    yield
+    _times[item.nodeid] = _times.get(item.nodeid, 0.0) + _cpu() - start
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

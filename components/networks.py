@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from config.ingress import dynamic_pool
 from config.settings import NetworkSettings
 from config.spec import NetworkName
 
@@ -39,7 +40,12 @@ class BridgeNetworks(pulumi.ComponentResource):
                     driver="bridge",
                     internal=net in INTERNAL,
                     ipam_configs=[
-                        docker.NetworkIpamConfigArgs(subnet=str(cidr), gateway=str(cidr.network_address + 1))
+                        docker.NetworkIpamConfigArgs(
+                            subnet=str(cidr),
+                            gateway=str(cidr.network_address + 1),
+                            # Dynamic addresses from the lower half: Traefik's fixed one is never handed out.
+                            ip_range=dynamic_pool(str(cidr)) if net is NetworkName.PROXY else None,
+                        )
                     ],
                     labels=[
                         docker.NetworkLabelArgs(label=key, value=value)

@@ -16,7 +16,8 @@ import pulumi
 
 from components.layer import LayerArgs, ServiceLayer
 from components.secrets import generated_password
-from config.spec import ServiceSpec, Tier
+from config.ingress import ingress_address
+from config.spec import NetworkName, ServiceSpec, Tier
 from render import traefik as render
 from render.routes import route_table, site_routes
 from render.serialise import to_json, to_yaml
@@ -84,7 +85,9 @@ class ProxyLayer(ServiceLayer):
         update: dict[str, object] = {"env": env}
         if settings.cloudflare.enabled and settings.cloudflare.mode == "tunnel":
             update["published"] = ()  # cloudflared dials out; the host opens no web port
-        self.deploy(spec.model_copy(update=update), files=files, secret_files=secret_files)
+        # A fixed address on the proxy network: the only source header-trusting apps believe (config/ingress.py).
+        addresses = {NetworkName.PROXY: ingress_address(settings)}
+        self.deploy(spec.model_copy(update=update), files=files, secret_files=secret_files, addresses=addresses)
 
     def _crowdsec(self, spec: ServiceSpec) -> None:
         acquisition = {"filenames": [render.ACCESS_LOG], "labels": {"type": "traefik"}}

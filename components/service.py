@@ -61,6 +61,8 @@ class ContainerServiceArgs:
     command: Sequence[str] | None = None
     aliases: Sequence[str] = ()
     """Extra network aliases on every network, for apps that share this container's network (route_via)."""
+    addresses: Mapping[NetworkName, str] = field(default_factory=dict)
+    """Fixed IPv4 addresses by network (Traefik's on the proxy network: config/ingress.py)."""
 
 
 def labels_for(spec: ServiceSpec, site: SiteContext) -> dict[str, str]:
@@ -169,7 +171,8 @@ class ContainerService(pulumi.ComponentResource):
             network_mode = networks[0].name
             aliases = [spec.name, *(a for a in args.aliases if a != spec.name)]
             networks_advanced = [
-                docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=aliases) for net in networks
+                docker.ContainerNetworksAdvancedArgs(name=net.name, aliases=aliases, ipv4_address=args.addresses.get(n))
+                for n, net in zip(spec.networks, networks, strict=True)
             ]
         else:
             network_mode, networks_advanced = "none", None

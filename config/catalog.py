@@ -13,6 +13,7 @@ from config.spec import (
     AuthPolicy,
     DashboardTile,
     DatabaseSpec,
+    HeaderTrust,
     HealthcheckSpec,
     ImageRef,
     MetricsSpec,
@@ -71,6 +72,10 @@ POSTGRES_SCRIPTS = "/opt/media-server"
 """Where DataTier uploads the PostgreSQL entrypoint and init script (a config mount: the root fs is read-only)."""
 
 
+ARR_UI_PATHS = ("/calendar", "/settings/general", "/system/status", "/activity/queue")
+"""Pages of the *arr web UI (a single-page app served for every path outside /api)."""
+
+
 def _arr(name: str, display: str, tag: str, port: int, description: str, icon: str, **extra: Any) -> ServiceSpec:
     """A *arr content manager: linuxserver image, the whole /data tree read-write for hardlinks."""
     fields: dict[str, Any] = {
@@ -82,6 +87,9 @@ def _arr(name: str, display: str, tag: str, port: int, description: str, icon: s
         "subdomain": name,
         "admin": True,
         "bypass_paths": (r"^/api/v[0-9]+/.*$",) if name != "mylar3" else (r"^/api$",),
+        # API clients send the app's API key (X-Api-Key / apikey=): the app checks it itself.
+        "own_auth": True,
+        "ui_paths": ARR_UI_PATHS if name != "mylar3" else ("/home", "/config", "/history"),
         "networks": (P, M),
         "mounts": (_config(), _data(read_only=False)),
         "linuxserver_ids": True,
@@ -171,6 +179,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="wireguard",
         display_name="WireGuard",
+        own_auth=True,
         tier=Tier.EDGE,
         image=_img("ghcr.io/wg-easy/wg-easy:15.1.0"),
         port=51821,
@@ -211,6 +220,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="authelia",
         display_name="Authelia",
+        own_auth=True,
         tier=Tier.AUTH,
         image=_img("authelia/authelia:4.39.20"),
         port=9091,
@@ -231,6 +241,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="lldap",
         display_name="LLDAP",
+        own_auth=True,
         tier=Tier.AUTH,
         image=_img("lldap/lldap:v0.6.2-alpine-rootless"),
         port=17170,
@@ -315,6 +326,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=8096,
         subdomain="jellyfin",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        ui_paths=("/web/", "/web/index.html"),
+        login_paths=("/Users/AuthenticateByName",),
         bypass_paths=(
             r"^/Users/AuthenticateByName$",
             r"^/(Items|Videos|Audio|Shows|Users|Sessions|System/Info|socket|web/.*\.(js|css|png|json))(/.*)?$",
@@ -346,12 +360,25 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=4533,
         subdomain="music",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        # navidrome v0.58.0 consts/consts.go: URLPathUI /app, Subsonic API /rest, public shares /share.
+        ui_paths=("/app/", "/app/index.html"),
+        login_paths=("/auth/login",),  # navidrome v0.58.0 server/server.go: POST /auth/login
         bypass_paths=(r"^/rest/.*$", r"^/share/.*$"),
+        # navidrome v0.58.0 server/auth.go UsernameFromReverseProxyHeader: it signs in (and, for the first user,
+        # creates) whoever the header names when the direct peer is in ND_REVERSEPROXYWHITELIST (checked against
+        # RemoteAddr before chi's RealIP, server/middlewares.go realIPMiddleware); header default Remote-User
+        # (conf/configuration.go). The whitelist is set to Traefik's address by config.tailoring.
+        header_trust=HeaderTrust(
+            header="Remote-User",
+            trusted_env="ND_REVERSEPROXYWHITELIST",
+            source="navidrome v0.58.0 server/auth.go, server/middlewares.go, conf/configuration.go",
+        ),
         streams_media=True,
         networks=(P, M),
         mounts=(_config("/data"), _data(read_only=True, source="media/music", target="/music")),
         run_as_site_user=True,
-        env={"ND_MUSICFOLDER": "/music", "ND_DATAFOLDER": "/data", "ND_REVERSEPROXYWHITELIST": "0.0.0.0/0"},
+        env={"ND_MUSICFOLDER": "/music", "ND_DATAFOLDER": "/data"},
         healthcheck=_http_check(4533, "/ping"),
         memory="512m",
         databases=(DatabaseSpec(engine="sqlite", name="navidrome.db"),),
@@ -366,6 +393,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=80,
         subdomain="audiobooks",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        # /login is the POST endpoint of its own login (audiobookshelf v2.30.0 server/Auth.js), used by the apps.
+        ui_paths=("/library/x", "/item/x", "/config", "/audiobookshelf/"),
+        login_paths=("/login",),
         bypass_paths=(r"^/api/.*$", r"^/login$", r"^/socket\.io/.*$", r"^/public/.*$"),
         streams_media=True,
         networks=(P, M),
@@ -391,6 +422,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=2283,
         subdomain="photos",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        ui_paths=("/photos", "/auth/login", "/admin/users", "/user-settings"),
+        login_paths=("/api/auth/login",),
         bypass_paths=(r"^/api/.*$", r"^/\.well-known/immich$"),
         oidc=True,
         oidc_client=OidcClientSpec(
@@ -482,6 +516,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=5000,
         subdomain="books",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        ui_paths=("/login", "/home", "/libraries", "/admin/dashboard"),
         bypass_paths=(r"^/api/opds/.*$",),
         networks=(P, M),
         mounts=(
@@ -505,6 +541,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         port=8083,
         subdomain="calibre",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
+        ui_paths=("/login", "/admin/view", "/book/1", "/me"),
         bypass_paths=(r"^/opds(/.*)?$",),
         networks=(P, M),
         # Read-write: Calibre-Web edits the library's metadata.db and adds uploaded books.
@@ -555,6 +593,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="qbittorrent",
         display_name="qBittorrent",
+        own_auth=True,
         tier=Tier.MEDIA,
         image=_img("lscr.io/linuxserver/qbittorrent:5.1.2"),
         port=8080,
@@ -627,6 +666,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="grafana",
         display_name="Grafana",
+        own_auth=True,
         tier=Tier.MONITORING,
         image=_img("grafana/grafana:12.2.1"),
         port=3000,
@@ -806,6 +846,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="jellystat",
         display_name="Jellystat",
+        own_auth=True,
         tier=Tier.MONITORING,
         image=_img("cyfershepard/jellystat:1.1.12"),
         port=3000,

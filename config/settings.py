@@ -21,7 +21,7 @@ from config.catalog import CATALOG
 from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.problems import ProblemSpec, raise_problems
-from config.spec import NetworkName, ServiceSpec, Tier
+from config.spec import NetworkName, ServiceSpec, Tier, bypass_spec_problem
 from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
@@ -1156,6 +1156,7 @@ class Settings(Section):
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
         problems.extend(self._edge_problems())
+        problems.extend(self._bypass_problems())
         raise_problems("Settings", problems)
         return self
 
@@ -1203,6 +1204,16 @@ class Settings(Section):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
             )
+        return problems
+
+    def _bypass_problems(self) -> list[ProblemSpec]:
+        """Bypass paths only for apps with a login of their own, and never over a page of the app's UI."""
+        problems: list[ProblemSpec] = []
+        for name, override in self.services.items():
+            paths = tuple(override.bypass_paths or ())
+            problem = bypass_spec_problem(CATALOG[name], paths)
+            if problem:
+                problems.append((("services", name, "bypassPaths"), list(paths), f"{name} {problem}"))
         return problems
 
     def _certificate_problems(self) -> list[ProblemSpec]:

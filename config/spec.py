@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.pathregex import ui_path_matched
 from config.types import BypassPath, Digest, ImageTag, MemorySize, Port, Subdomain
 
 
@@ -184,6 +185,14 @@ class OidcClientSpec(_Frozen):
         return paths
 
 
+class HeaderTrust(_Frozen):
+    """The app signs in whoever a request header names, when the request comes from a trusted proxy address."""
+
+    header: str = Field(description="The identity header the app reads, e.g. Remote-User.")
+    trusted_env: str = Field(description="The env variable listing the proxy addresses the app trusts (CIDRs).")
+    source: str = Field(description="Where upstream says so, at the pinned tag.")
+
+
 class ServiceSpec(_Frozen):
     """One app in the catalog."""
 
@@ -199,6 +208,22 @@ class ServiceSpec(_Frozen):
     auth: AuthPolicy = AuthPolicy.TWO_FACTOR
     bypass_paths: tuple[BypassPath, ...] = Field(
         default=(), description="URL path regexes that skip SSO so mobile apps and API clients keep working."
+    )
+    own_auth: bool = Field(
+        default=False,
+        description="Has a login of its own (API keys, its own users): only such an app may have bypass paths.",
+    )
+    ui_paths: tuple[str, ...] = Field(
+        default=(),
+        description="Paths the app's web UI serves; they stay behind SSO, so no bypass path may match one.",
+    )
+    login_paths: tuple[str, ...] = Field(
+        default=(),
+        description="Exact paths of the app's own login endpoints: rate-limited at Traefik when its record is "
+        "DNS-only (Cloudflare's rate limit does not see it).",
+    )
+    header_trust: HeaderTrust | None = Field(
+        default=None, description="The app takes the user from a proxy header (Traefik strips it at the edge)."
     )
     admin: bool = Field(default=False, description="Administrative app: two-factor required.")
     oidc: bool = Field(default=False, description="Supports sign-in through Authelia's OIDC provider.")
@@ -250,6 +275,9 @@ class ServiceSpec(_Frozen):
             raise ValueError(f"{self.name}: a routed app needs its internal port")
         if self.bypass_paths and not self.subdomain:
             raise ValueError(f"{self.name}: bypass paths without a subdomain")
+        problem = bypass_spec_problem(self, self.bypass_paths)
+        if problem:
+            raise ValueError(f"{self.name}: {problem}")
         if self.published and self.tier is not Tier.EDGE:
             raise ValueError(f"{self.name}: only edge services publish host ports")
         if self.route_via is not None and self.networks:
@@ -272,3 +300,17 @@ class ServiceSpec(_Frozen):
         if self.admin:
             return AuthPolicy.TWO_FACTOR
         return self.auth
+
+
+def bypass_spec_problem(spec: ServiceSpec, paths: tuple[str, ...]) -> str | None:
+    """Why these bypass paths cannot be this app's: it has no login of its own, or one opens a UI path."""
+    if paths and not spec.own_auth:
+        return (
+            f"has no login of its own, so a bypass path would make it public ({paths[0]}); "
+            "expected no bypass paths for it"
+        )
+    for path in paths:
+        opened = ui_path_matched(path, spec.ui_paths)
+        if opened:
+            return f"bypass path {path} matches {opened}, a page of its web UI; expected a path of its API only"
+    return None

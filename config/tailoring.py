@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from config.catalog import CATALOG
+from config.ingress import ingress_trust
 from config.problems import ProblemSpec
 from config.spec import MountRole, MountSpec, ServiceSpec, StorageRoot
 from config.types import parse_memory_mb
@@ -137,6 +138,10 @@ def tailor(spec: ServiceSpec, settings: Settings) -> ServiceSpec:
     """The entry as this site deploys it."""
     shape = _TAILORS.get(spec.name)
     update = shape(spec, settings) if shape else {}
+    if spec.header_trust is not None:
+        # Trust the identity header from Traefik's address only, whatever an env override said.
+        env = cast(dict[str, str], update.get("env", spec.env))
+        update["env"] = {**env, spec.header_trust.trusted_env: ingress_trust(settings)}
     return spec.model_copy(update=update) if update else spec
 
 

@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from config.pathregex import bypass_problem
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/@+-]*$")
 _MEMORY = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[bkmg]?)$", re.IGNORECASE)
@@ -130,24 +132,10 @@ def _posix_id(value: int) -> int:
     return value
 
 
-# Traefik and Authelia are Go programs: their regexes are RE2, which has no lookaround or backreferences.
-_RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=|[*+?}]\+")
-
-
 def _bypass_path(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regex ({exc}); expected a path regex such as ^/api/.*$") from None
-    if _RE2_UNSUPPORTED.search(value):
-        raise ValueError(
-            "uses lookaround, a backreference or a possessive quantifier, which Traefik and Authelia (RE2) "
-            "do not support; expected a plain path regex such as ^/api/.*$"
-        )
-    if not value.startswith("^/"):
-        raise ValueError("not anchored to the path; expected a regex starting with ^/ such as ^/api/.*$")
-    if "\\?" in value or "[?]" in value:
-        raise ValueError("matches a query string; bypass paths match the URL path only, e.g. ^/api$")
+    problem = bypass_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -198,7 +186,7 @@ MemorySize = Annotated[str, AfterValidator(_memory)]
 Umask = Annotated[str, AfterValidator(_umask)]
 PosixId = Annotated[int, AfterValidator(_posix_id)]
 BypassPath = Annotated[str, AfterValidator(_bypass_path)]
-"""A URL path regex (RE2 subset) that skips SSO for mobile apps and API clients."""
+"""A URL path regex (RE2, one anchored expression) that skips SSO for mobile apps and API clients."""
 Port = Annotated[int, Field(ge=1, le=65535)]
 PromDuration = Annotated[str, AfterValidator(_prom_duration)]
 ByteSize = Annotated[str, AfterValidator(_byte_size)]

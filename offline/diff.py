@@ -8,8 +8,9 @@ tree (uncommitted changes included). Prints each added, removed and changed reso
 fields, then a unified diff of every generated file that changed, by container. Secrets are never
 printed: a changed secret shows as `[secret] changed`.
 
-Exit 0 when both render (whatever the diff), 1 when either has invalid settings, 2 on bad usage
-(REF unknown, no such stack file).
+Exit 0 when both render (whatever the diff; a stack file only one side has shows all its resources
+added or removed), 1 when either has invalid settings, 2 on bad usage (REF unknown, the stack file in
+neither tree).
 """
 
 from __future__ import annotations
@@ -298,10 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     target = f"stack file {stack_file}" if stack_file else f"stack {stack}"
+    if base.get("missing") and work.get("missing"):
+        print(f"diff: neither the base nor the working tree has {Path(work['stackFile']).name}", file=sys.stderr)
+        return 2
     for side, doc in (("base", base), ("working tree", work)):
         if doc.get("missing"):
-            print(f"diff: the {side} has no {Path(doc['stackFile']).name}", file=sys.stderr)
-            return 2
+            # A stack the change adds (or removes): every resource is added (or removed).
+            target += f" (not in the {side})"
     problems = [(side, p) for side, doc in (("base", base), ("working tree", work)) for p in doc["problems"]]
     if problems:
         for side, problem in problems:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from config.pathregex import authelia_resource
 from config.settings import Settings
 from config.spec import AuthPolicy, ServiceSpec
 from render.routes import admins_group, auth_portal_host, site_routes
@@ -26,7 +27,9 @@ PORT = 9091
 METRICS_PORT = 9959
 LDAP_ADDRESS = "ldap://lldap:3890"
 
-# Secret -> (environment variable Authelia reads the file path from, file name under SECRETS_DIR).
+# Secret -> the environment variable Authelia reads the file path from: AUTHELIA_ + the configuration key
+# in capitals with '_' for '.', + _FILE. Only keys listed as secrets may be loaded so (v4.39.20,
+# docs/content/configuration/methods/secrets.md; tests/test_secret_files.py keeps the list).
 _SECRET_ENV = {
     "session": "AUTHELIA_SESSION_SECRET_FILE",
     "jwt": "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE",
@@ -67,11 +70,6 @@ def config_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def authelia_resource(path: str) -> str:
-    """A URL path regex as an Authelia resource, which is matched against the path and query."""
-    return path[:-1] + r"(\?.*)?$" if path.endswith("$") and not path.endswith(r"\$") else path
-
-
 def access_rules(settings: Settings) -> list[dict[str, Any]]:
     """Bypass paths first (the first matching rule wins), then one rule per app; everything else is denied."""
     routes = [r for r in site_routes(settings) if r.app != "authelia"]
@@ -81,7 +79,7 @@ def access_rules(settings: Settings) -> list[dict[str, Any]]:
         if r.path is not None
     ]
     for route in routes:
-        if route.path is not None:
+        if route.path is not None or route.login is not None:
             continue
         rule: dict[str, Any] = {"domain": list(route.hosts), "policy": route.policy.value}
         if route.admin:

@@ -3,13 +3,17 @@
 Every enabled app with a subdomain gets a route on `<subdomain>.<domain>`
 (and the apex when its entry says so) with the entry's effective auth policy;
 every bypass path the entry declares gets its own route with policy bypass.
-Nothing else skips single sign-on.
+Nothing else skips single sign-on. An app whose record is not proxied by
+Cloudflare (DNS-only, or no Cloudflare at all) also gets a route per login
+endpoint of its own, which Traefik rate-limits: Cloudflare's limit never sees
+those requests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.pathregex import matches
 from config.settings import Settings
 from config.spec import AuthPolicy, ServiceSpec
 
@@ -34,6 +38,9 @@ class Route:
     backend: str
     """Traefik service target: http://<alias>:<port>, or api@internal for the dashboard."""
     admin: bool
+    login: str | None = None
+    """For a login route: the exact path of the app's login endpoint (rate-limited); its policy is the one the
+    path already has (bypass when a bypass path covers it)."""
 
     @property
     def forward_auth(self) -> bool:
@@ -57,7 +64,9 @@ def routed_services(settings: Settings) -> list[ServiceSpec]:
     return [spec for spec in settings.enabled_services() if spec.routed]
 
 
-def _route(spec: ServiceSpec, settings: Settings, name: str, path: str | None, policy: AuthPolicy) -> Route:
+def _route(
+    spec: ServiceSpec, settings: Settings, name: str, path: str | None, policy: AuthPolicy, login: str | None = None
+) -> Route:
     return Route(
         name=name,
         app=spec.name,
@@ -66,7 +75,24 @@ def _route(spec: ServiceSpec, settings: Settings, name: str, path: str | None, p
         policy=policy,
         backend=backend_of(spec),
         admin=spec.admin,
+        login=login,
     )
+
+
+def behind_cloudflare(spec: ServiceSpec, settings: Settings) -> bool:
+    """Whether every request for the app's hosts comes through Cloudflare's proxy (orange cloud or tunnel)."""
+    return settings.tiers.edge and settings.cloudflare.enabled and settings.cloudflare_proxied(spec)
+
+
+def _login_routes(spec: ServiceSpec, settings: Settings) -> list[Route]:
+    if behind_cloudflare(spec, settings):
+        return []
+    routes = []
+    for i, path in enumerate(spec.login_paths, start=1):
+        bypassed = any(matches(pattern, path) for pattern in spec.bypass_paths)
+        policy = AuthPolicy.BYPASS if bypassed else spec.effective_auth
+        routes.append(_route(spec, settings, f"{spec.name}-login-{i}", None, policy, login=path))
+    return routes
 
 
 def site_routes(settings: Settings) -> list[Route]:
@@ -79,6 +105,7 @@ def site_routes(settings: Settings) -> list[Route]:
                 _route(spec, settings, f"{spec.name}-bypass-{i}", path, AuthPolicy.BYPASS)
                 for i, path in enumerate(spec.bypass_paths, start=1)
             )
+        routes.extend(_login_routes(spec, settings))
     return routes
 
 
@@ -94,7 +121,7 @@ def route_table(routes: list[Route]) -> list[dict[str, str]]:
         {
             "router": r.name,
             "hosts": ", ".join(r.hosts),
-            "path": r.path or "/*",
+            "path": r.login or r.path or "/*",
             "policy": r.policy.value,
             "backend": r.backend,
         }

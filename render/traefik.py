@@ -11,7 +11,7 @@ from typing import Any
 
 from config.data.cloudflare_ips import cloudflare_ranges
 from config.settings import Settings
-from render.routes import DASHBOARD_SERVICE, Route, site_routes
+from render.routes import DASHBOARD_SERVICE, Route, behind_cloudflare, site_routes
 
 STATIC_PATH = "/etc/traefik/traefik.yml"
 DYNAMIC_DIR = "/etc/traefik/dynamic"
@@ -25,6 +25,10 @@ STAGING_CA = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 WEB, WEBSECURE, METRICS = "web", "websecure", "metrics"
 HEADERS, CROWDSEC, AUTHELIA, NOT_FOUND = "security-headers", "crowdsec", "authelia", "not-found"
+STRIP_IDENTITY = "strip-identity"
+CLOUDFLARE_ONLY, LOGIN_LIMIT = "cloudflare-only", "login-rate-limit"
+LOGIN_RATE = {"average": 10, "period": "1m", "burst": 5}
+"""Login attempts per client address on a DNS-only host: 10 a minute on average, bursts of 5 (Traefik rateLimit)."""
 AUTHELIA_AUTHZ = "http://authelia:9091/api/authz/forward-auth"
 BOUNCER_AUTHZ = "http://crowdsec-bouncer:8080/api/v1/forwardAuth"
 AUTH_RESPONSE_HEADERS = ["Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name"]
@@ -40,6 +44,12 @@ CIPHER_SUITES = [
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
 ]
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+
+def identity_headers(settings: Settings) -> list[str]:
+    """Headers that name the user: forward-auth's answer, and every header an enabled app trusts."""
+    trusted = {spec.header_trust.header for spec in settings.enabled_services() if spec.header_trust is not None}
+    return [*AUTH_RESPONSE_HEADERS, *sorted(trusted - set(AUTH_RESPONSE_HEADERS))]
 
 
 def trusted_proxies(settings: Settings) -> list[str]:
@@ -93,14 +103,16 @@ def render_static(settings: Settings) -> dict[str, Any]:
                 "forwardedHeaders": forwarded,
                 "http": {
                     "redirections": {"entryPoint": {"to": WEBSECURE, "scheme": "https", "permanent": True}},
-                    "middlewares": [f"{HEADERS}@file"],
+                    "middlewares": [f"{STRIP_IDENTITY}@file", f"{HEADERS}@file"],
                     **strict,
                 },
             },
             WEBSECURE: {
                 "address": ":443",
                 "forwardedHeaders": forwarded,
-                "http": {"tls": _websecure_tls(settings), **strict},
+                # Entry-point middlewares run first on every router: no client-sent identity header gets past
+                # Traefik, and forward-auth (authResponseHeaders) then sets them from Authelia's answer alone.
+                "http": {"tls": _websecure_tls(settings), "middlewares": [f"{STRIP_IDENTITY}@file"], **strict},
                 # Large uploads (photos, audiobooks) need longer than Traefik's 60 s default read timeout.
                 "transport": {"respondingTimeouts": {"readTimeout": "600s", "idleTimeout": "180s"}},
             },
@@ -131,18 +143,35 @@ def render_static(settings: Settings) -> dict[str, Any]:
 def _rule(route: Route) -> str:
     hosts = " || ".join(f"Host(`{host}`)" for host in route.hosts)
     host_rule = f"({hosts})" if len(route.hosts) > 1 else hosts
+    if route.login is not None:
+        return f"{host_rule} && Path(`{route.login}`)"
     if route.path is None:
         return host_rule
     return f"{host_rule} && PathRegexp(`{route.path}`)"
 
 
-def router_middlewares(route: Route) -> list[str]:
-    middlewares = [HEADERS, CROWDSEC]
+def origin_locked(settings: Settings, route: Route) -> bool:
+    """Whether the route's hosts are proxied by Cloudflare in dns mode: then only Cloudflare may connect.
+
+    (In tunnel mode cloudflared is the only peer and the host publishes no web port.)"""
+    cloudflare = settings.cloudflare
+    spec = settings.service(route.app)
+    return cloudflare.mode == "dns" and behind_cloudflare(spec, settings)
+
+
+def router_middlewares(route: Route, settings: Settings) -> list[str]:
+    # The allow-list first: a request that did not come through Cloudflare is refused before anything else runs.
+    middlewares = [CLOUDFLARE_ONLY] if origin_locked(settings, route) else []
+    middlewares += [HEADERS, CROWDSEC]
+    if route.login is not None:
+        middlewares.append(LOGIN_LIMIT)
     return [*middlewares, AUTHELIA] if route.forward_auth else middlewares
 
 
 def _middlewares(settings: Settings) -> dict[str, Any]:
     return {
+        # An empty value deletes the request header (Traefik pkg/middlewares/headers, customRequestHeaders).
+        STRIP_IDENTITY: {"headers": {"customRequestHeaders": dict.fromkeys(identity_headers(settings), "")}},
         HEADERS: {
             "headers": {
                 "stsSeconds": settings.edge.hsts_seconds,
@@ -170,6 +199,11 @@ def _middlewares(settings: Settings) -> dict[str, Any]:
                 "maxResponseBodySize": AUTH_BODY_LIMIT,
             }
         },
+        # The direct peer (no ipStrategy: the connection's remote address, never X-Forwarded-For) must be one of
+        # Cloudflare's published addresses: nobody reaches a proxied hostname around Cloudflare's WAF and limits.
+        CLOUDFLARE_ONLY: {"ipAllowList": {"sourceRange": cloudflare_ranges()}},
+        # Per client address (the direct peer: these hosts are DNS-only, so the peer is the client).
+        LOGIN_LIMIT: {"rateLimit": dict(LOGIN_RATE)},
         # A catch-all answers unknown hosts: noop@internal says 418, rewritten to 404, with the headers above.
         NOT_FOUND: {
             "errors": {"status": ["418"], "statusRewrites": {"418": 404}, "service": "noop@internal", "query": "/"}
@@ -187,12 +221,15 @@ def render_dynamic(settings: Settings) -> dict[str, Any]:
         router: dict[str, Any] = {
             "rule": _rule(route),
             "entryPoints": [WEBSECURE],
-            "middlewares": router_middlewares(route),
+            "middlewares": router_middlewares(route, settings),
             "service": service,
         }
         if route.path is not None:
             # Bypass routers must win over the app's SSO router for their paths.
             router["priority"] = 1000 + len(_rule(route))
+        if route.login is not None:
+            # A login endpoint wins over the bypass path that may cover it.
+            router["priority"] = 3000 + len(_rule(route))
         routers[route.name] = router
         if route.backend != DASHBOARD_SERVICE:
             services[route.app] = {"loadBalancer": {"servers": [{"url": route.backend}], "passHostHeader": True}}

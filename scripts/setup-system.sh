@@ -17,6 +17,8 @@ declare -A tools=(
   [jq]=jq
   [dockerd]=docker.io
   [busybox]=busybox-static
+  [ip]=iproute2
+  [unshare]=util-linux
 )
 
 missing=()

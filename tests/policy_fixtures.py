@@ -72,8 +72,9 @@ def traefik_dynamic() -> dict[str, Any]:
 
 
 def app_middlewares() -> list[str]:
-    """What the edge layer puts on every forward-auth router: headers, the bouncer, Authelia."""
-    return [render_traefik.HEADERS, render_traefik.CROWDSEC, render_traefik.AUTHELIA]
+    """What the edge layer puts on every forward-auth router of a proxied host: the Cloudflare-only allow-list,
+    headers, the bouncer, Authelia."""
+    return [render_traefik.CLOUDFLARE_ONLY, render_traefik.HEADERS, render_traefik.CROWDSEC, render_traefik.AUTHELIA]
 
 
 def traefik(static: dict[str, Any] | None = None, dynamic: dict[str, Any] | None = None, **changes: Any) -> Res:

@@ -108,6 +108,18 @@ def test_bad_usage_exits_2(repo: Path) -> None:
     assert missing.returncode == 2 and "Pulumi.nope.yaml" in missing.stderr
 
 
+def test_a_stack_the_change_adds_shows_every_resource_added(repo: Path) -> None:
+    shutil.copy(repo / "Pulumi.dev.yaml", repo / "Pulumi.lab.yaml")
+    try:
+        result = _diff(repo, "--base", "HEAD", "--stack", "lab")
+    finally:
+        (repo / "Pulumi.lab.yaml").unlink()
+    assert result.returncode == 0, result.stderr
+    assert "stack lab (not in the base)" in result.stdout
+    added = re.findall(r"^\+ \S+  \S+$", result.stdout, flags=re.MULTILINE)
+    assert len(added) > 50 and not re.findall(r"^[~-] ", result.stdout, flags=re.MULTILINE)
+
+
 def _snapshot(*resources: dict[str, object]) -> dict[str, object]:
     return {"recordsReplacementTrigger": True, "problems": [], "resources": list(resources)}
 

@@ -133,7 +133,8 @@ def _without_bypass(apps: set[str]) -> list[Res]:
     ]
     dynamic = fx.traefik_dynamic()
     for app in apps:
-        for name in [n for n in dynamic["http"]["routers"] if n.startswith(f"{app}-bypass-")]:
+        # The login route of a DNS-only app skips SSO only because a bypass path covers it: it goes too.
+        for name in [n for n in dynamic["http"]["routers"] if n.startswith((f"{app}-bypass-", f"{app}-login-"))]:
             del dynamic["http"]["routers"][name]
     edge = fx.edge()
     return replace(replace(edge, fx.traefik(dynamic=dynamic)), fx.authelia(config=config))

@@ -41,7 +41,7 @@ BASELINE = {  # the issue's table: rule -> levels
     "MS-008": {A}, "MS-009": {M, A}, "MS-010": {M}, "MS-011": {M, A}, "MS-012": {M}, "MS-013": {M},
     "MS-014": {M, A}, "MS-015": {A}, "MS-016": {M}, "MS-017": {M}, "MS-018": {M}, "MS-019": {M, A}, "MS-020": {M},
     "MS-021": {M, A}, "MS-022": {M}, "MS-023": {M}, "MS-024": {A}, "MS-025": {M}, "MS-026": {A}, "MS-027": {M},
-    "MS-028": {A},
+    "MS-028": {A}, "MS-029": {M}, "MS-030": {M},
 }  # fmt: skip
 INSECURE = ROOT / "tests" / "fixtures" / "insecure" / "Pulumi.insecure.yaml"
 
@@ -156,7 +156,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
     ("MS-017", [_with_unknown(provider(), "host")]),
     *(
         (rule, [_with_unknown(fx.traefik(), "uploads", UNKNOWN_ARRAY_VALUE), fx.authelia(), *fx.cloudflare()])
-        for rule in ("MS-018", "MS-019", "MS-020", "MS-021")
+        for rule in ("MS-018", "MS-019", "MS-020", "MS-021", "MS-029", "MS-030")
     ),
     # The bouncer's env holds its generated API key: unknown at the first preview.
     ("MS-020", [fx.traefik(), _with_unknown(fx.bouncer(), "envs", UNKNOWN_ARRAY_VALUE), fx.proxy_network()]),

@@ -11,6 +11,7 @@ import pytest
 import config.settings as settings_module
 from config.catalog import CATALOG
 from config.data.cloudflare_ips import cloudflare_ranges
+from config.pathregex import matches
 from config.spec import AuthPolicy, ImageRef, NetworkName, ServiceSpec, Tier
 from offline.recorder import Secret
 from offline.runner import RunResult
@@ -38,7 +39,8 @@ def test_every_routed_app_has_a_router_with_sso_unless_public(stack: str) -> Non
         router = routers[spec.name]
         assert router["rule"].startswith(f"Host(`{spec.subdomain}.{settings.domain}`)") or spec.apex  # type: ignore[union-attr]
         assert router["entryPoints"] == ["websecure"]
-        expected = ["security-headers", "crowdsec"] + ([] if spec.public else ["authelia"])
+        locked = ["cloudflare-only"] if settings.cloudflare.enabled and settings.cloudflare_proxied(spec) else []
+        expected = [*locked, "security-headers", "crowdsec"] + ([] if spec.public else ["authelia"])
         assert router["middlewares"] == expected, spec.name
 
 
@@ -53,7 +55,12 @@ def test_bypass_routers_exist_only_for_declared_paths(stack: str) -> None:
         for i, path in enumerate(spec.bypass_paths, start=1)
     }
     without_sso = {name for name, r in routers.items() if "authelia" not in r["middlewares"]}  # type: ignore[operator]
-    assert without_sso == set(declared) | {"authelia", "unknown-host"}
+    # A login route skips SSO only where a declared bypass path already covers its exact path.
+    logins = {r.name: r for r in site_routes(settings) if r.login is not None and not r.forward_auth}
+    for route in logins.values():
+        assert any(matches(p, route.login or "") for p in settings.service(route.app).bypass_paths), route.name
+        assert routers[route.name]["rule"].endswith(f"&& Path(`{route.login}`)")  # type: ignore[union-attr]
+    assert without_sso == set(declared) | set(logins) | {"authelia", "unknown-host"}
     for name, path in declared.items():
         assert routers[name]["rule"].endswith(f"&& PathRegexp(`{path}`)")  # type: ignore[union-attr]
         assert routers[name]["priority"] > len(routers[name.rsplit("-bypass-", 1)[0]]["rule"])  # type: ignore[arg-type, operator]
@@ -146,6 +153,7 @@ def test_a_new_catalog_app_gets_router_access_rule_and_record(monkeypatch: pytes
         port=5055,
         subdomain="requests",
         auth=AuthPolicy.ONE_FACTOR,
+        own_auth=True,
         bypass_paths=(r"^/api/v1/status$",),
         networks=(NetworkName.PROXY,),
     )
@@ -232,9 +240,9 @@ def test_bypass_path_override_and_bad_regex() -> None:
     from config.problems import SettingsError
 
     for bad, message in (
-        ("^/api/(", "not a valid regex"),
-        ("^/api/(?!admin).*$", "lookaround"),
-        ("/api/.*", "starting with ^/"),
+        ("^/api/(", "not a regex Traefik and Authelia (Go, RE2) accept: missing )"),
+        ("^/api/(?!admin).*$", "invalid perl operator: (?!"),
+        ("/api/.*", "not anchored at the start"),
         (r"^/api\?.*$", "query string"),
     ):
         with pytest.raises(SettingsError) as info:

@@ -166,3 +166,24 @@ def test_the_edge_and_monitoring_configuration_is_plain(prod: RunResult) -> None
     assert any(e.startswith("AUTHELIA_SESSION_SECRET_FILE=") for e in envs["authelia"])
     assert any(e.startswith("GF_SECURITY_ADMIN_PASSWORD__FILE=") for e in envs["grafana"])
     assert any(e.startswith("CF_DNS_API_TOKEN_FILE=") for e in envs["traefik"])
+
+
+AUTHELIA_SECRET_KEYS = {
+    "session.secret",
+    "session.redis.password",
+    "storage.encryption_key",
+    "storage.postgres.password",
+    "notifier.smtp.password",
+    "authentication_backend.ldap.password",
+    "identity_providers.oidc.hmac_secret",
+    "identity_validation.reset_password.jwt_secret",
+}
+"""Of the keys Authelia v4.39.20 loads from *_FILE variables (docs/content/configuration/methods/secrets.md,
+which also lists TLS keys, Duo and MySQL ones this site does not use), those the program sets."""
+
+
+def test_authelia_reads_each_secret_from_the_variable_it_documents() -> None:
+    from render.authelia import _SECRET_ENV
+
+    documented = {"AUTHELIA_" + key.upper().replace(".", "_") + "_FILE" for key in AUTHELIA_SECRET_KEYS}
+    assert set(_SECRET_ENV.values()) == documented

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import authelia, cloudflare, images, mounts, ports, provider, runtime, secrets, traefik
+from . import access, authelia, cloudflare, images, mounts, ports, provider, runtime, secrets, traefik
 from .common import rule_id
 
 POLICIES: list[Policy] = [
@@ -48,6 +48,8 @@ POLICIES: list[Policy] = [
     cloudflare.ms_026,
     cloudflare.ms_027,
     cloudflare.ms_028,
+    access.ms_029,
+    access.ms_030,
 ]
 
 __all__ = ["POLICIES", "rule_id"]

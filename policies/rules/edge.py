@@ -430,13 +430,19 @@ def access_rules(cfg: Authelia) -> list[AccessRule]:
 
 
 # Authelia matches `resources` against the path and the query string, Traefik's PathRegexp against the path
-# alone: the edge layer writes a route's `^/api$` as the resource `^/api(\?.*)?$` ("and any query").
+# alone: the edge layer writes a route's `^/api/.*$` as the resource `^/api/[^?\n]*(\?.*)?$` (no part of the
+# path may consume the `?`, then any query).
 _QUERY_SUFFIX = re.compile(r"\((?:\?:)?\\\?\.\*\)\?\$$")
+PATH_DOT = "[^?\\n]"
+"""Go's `.` less `?`: how the edge layer writes a path's `.` in an Authelia resource."""
+PATH_NEGATED = "[^\\?"
+"""The start of a negated class that also excludes `?`."""
 
 
 def path_regex(resource: str) -> str:
-    r"""An Authelia resource as the path regex it stands for: a trailing `(\?.*)?$` (any query) becomes `$`."""
-    return _QUERY_SUFFIX.sub("$", resource)
+    r"""An Authelia resource as the path regex it stands for: a trailing `(\?.*)?$` (any query) becomes `$`, and
+    `[^?\n]` / `[^\?...]` (path characters only) become `.` / `[^...]`."""
+    return _QUERY_SUFFIX.sub("$", resource).replace(PATH_DOT, ".").replace(PATH_NEGATED, "[^")
 
 
 def bypass_resources(cfg: Authelia | None, host: str) -> set[str]:

@@ -4,23 +4,30 @@ What the test changes in the generated files, and nothing else: entry points
 listen on free loopback ports; file paths (dynamic directory, access log, ACME
 storage) move into a temp dir; every backend and both forward-auth addresses
 point at loopback stand-ins (host and port only: the shipped paths stay, and the
-Authelia stand-in answers only where Authelia 4.39 serves forward auth); and a
+Authelia stand-in answers only where Authelia 4.39 serves forward auth); a
 self-signed wildcard certificate stands in for the one Let's Encrypt would issue
-(an extra dynamic file).
+(an extra dynamic file); and, except in the origin test, the Cloudflare-only
+allow-list also admits 127.0.0.1 so the other tests can reach proxied hosts
+from loopback. The origin test keeps the shipped list: it runs Traefik in a
+network namespace of its own where the client holds a Cloudflare address
+(tests/realtool/origin_probe.py).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import sysconfig
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,7 +38,7 @@ import pytest
 
 from config.settings import Settings
 from render import traefik
-from render.routes import site_routes
+from render.routes import DASHBOARD_SERVICE, Route, site_routes
 from render.serialise import to_yaml
 from tests.edge_support import stack_settings, write
 
@@ -125,6 +132,8 @@ class Site:
     bouncer: StandIn
     log: Path
     responses: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)
+    source: str = "127.0.0.1"
+    """The client's address (the origin test sends from a Cloudflare address inside its namespace)."""
 
     def host(self, subdomain: str) -> str:
         return f"{subdomain}.{self.settings.domain}"
@@ -133,7 +142,7 @@ class Site:
         self, host: str, path: str = "/", headers: dict[str, str] | None = None, tls: bool = True
     ) -> tuple[int, dict[str, str], bytes]:
         port = self.websecure if tls else self.web
-        sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock: socket.socket = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(self.source, 0))
         if tls:
             context = ssl.create_default_context(cafile=str(self.ca_file))
             sock = context.wrap_socket(sock, server_hostname=host)
@@ -148,7 +157,7 @@ class Site:
         return result
 
 
-def _rewrite(settings: Settings, tmp: Path, site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+def _rewrite(settings: Settings, tmp: Path, site: Site, loopback: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     static = traefik.render_static(settings)
     dynamic = traefik.render_dynamic(settings)
     entry_points = static["entryPoints"]
@@ -164,6 +173,8 @@ def _rewrite(settings: Settings, tmp: Path, site: Site) -> tuple[dict[str, Any],
     for name, stand_in in (("authelia", site.auth), ("crowdsec", site.bouncer)):
         forward = middlewares[name]["forwardAuth"]
         forward["address"] = _same_path_at(forward["address"], stand_in)
+    if loopback and traefik.CLOUDFLARE_ONLY in middlewares:
+        middlewares[traefik.CLOUDFLARE_ONLY]["ipAllowList"]["sourceRange"].append("127.0.0.1/32")
     return static, dynamic
 
 
@@ -216,16 +227,17 @@ def _wait_ready(site: Site, process: subprocess.Popen[bytes], routers: int) -> N
     )
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    settings = stack_settings(request.param)
-    tmp = tmp_path_factory.mktemp(f"traefik-{request.param}")
+@contextmanager
+def serve_site(stack: str, tmp: Path, loopback: bool = True, source: str = "127.0.0.1") -> Iterator[Site]:
+    """The stack's generated configuration served by the real Traefik, with stand-ins, until the block ends."""
+    settings = stack_settings(stack)
     servers = [StandIn("backend"), StandIn("auth", portal=f"auth.{settings.domain}"), StandIn("bouncer")]
     for server in servers:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     cert, key = _certificate(tmp, settings.domain)
-    current = Site(settings, free_port(), free_port(), free_port(), cert, *servers, log=tmp / "traefik.log")
-    static, dynamic = _rewrite(settings, tmp, current)
+    ports = free_port(), free_port(), free_port()
+    current = Site(settings, *ports, cert, *servers, log=tmp / "traefik.log", source=source)
+    static, dynamic = _rewrite(settings, tmp, current, loopback)
     write(tmp / "traefik.yml", to_yaml(static))
     write(tmp / "dynamic" / "site.yml", to_yaml(dynamic))
     write(
@@ -249,6 +261,12 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_site(request.param, tmp_path_factory.mktemp(f"traefik-{request.param}")) as current:
+        yield current
 
 
 def test_no_router_middleware_or_service_in_error(site: Site) -> None:
@@ -374,3 +392,101 @@ def test_access_log_is_written_for_crowdsec(site: Site) -> None:
             return
         time.sleep(0.2)
     pytest.fail("Traefik wrote no access log line for the request (CrowdSec reads this file)")
+
+
+FORGED = {
+    "Remote-User": "admin",
+    "Remote-Groups": "admins",
+    "Remote-Email": "admin@forged.example",
+    "Remote-Name": "Forged Admin",
+    "Remote_User": "admin",
+}
+BYPASS_SAMPLES = (  # a login path (rate-limited: 5 at once) only where nothing else matches
+    "/Items/1/Images/Primary",
+    "/Users/AuthenticateByName",
+    "/rest/ping.view",
+    "/share/abc",
+    "/api/v3/system/status",
+    "/api/v1/indexer",
+    "/api/opds/1",
+    "/api/server-info",
+    "/api",
+    "/login",
+    "/socket.io/x",
+    "/public/session/1",
+    "/.well-known/immich",
+    "/opds",
+)
+
+
+def _sample(route: Route) -> str:
+    if route.login is not None:
+        return route.login
+    if route.path is None:
+        return "/some/page"
+    found = next((p for p in BYPASS_SAMPLES if re.search(route.path, p)), None)
+    if found is None:
+        pytest.fail(f"no sample path for bypass route {route.name} ({route.path}): add one to BYPASS_SAMPLES")
+    return found
+
+
+def test_forged_identity_headers_never_reach_an_app(site: Site) -> None:
+    """Every route of the site, bypass paths and the portal included, with and without a session."""
+    checked = 0
+    for route in site_routes(site.settings):
+        if route.backend == DASHBOARD_SERVICE:
+            continue  # Traefik's own API answers; no backend to observe
+        for session in (False, True):
+            marker = f"{route.name}-{session}"
+            headers = {**FORGED, "X-Test-Id": marker, **({ALLOW: "allow"} if session else {})}
+            status, _, _ = site.get(route.hosts[0], _sample(route), headers)
+            seen = [s for s in site.backend.seen if s.headers.get("x-test-id") == marker]
+            asked = [s for s in site.auth.seen if s.headers.get("x-test-id") == marker]
+            for request in asked:
+                assert not {"remote-user", "remote-groups", "remote-email", "remote-name"} & set(request.headers), (
+                    f"{route.name}: forged identity reached the auth server"
+                )
+            if not route.forward_auth or session:
+                assert status == 200 and len(seen) == 1, (route.name, session, status)
+                received = seen[0].headers
+                assert received.get("remote-user") == ("tester" if route.forward_auth else None), (route.name, received)
+                for name in ("remote-groups", "remote-email", "remote-name", "remote_user"):
+                    assert name not in received, (route.name, session, name, received)
+                checked += 1
+            else:
+                assert status == 302 and not seen, (route.name, status)
+    assert checked >= len(site_routes(site.settings))
+
+
+def test_origin_accepts_proxied_hosts_only_from_cloudflare(tmp_path: Path) -> None:
+    """The shipped allow-list, on the real Traefik, in a network namespace where the client can be Cloudflare."""
+    unshare = shutil.which("unshare")
+    if unshare is None or shutil.which("ip") is None:
+        pytest.fail("unshare or ip is missing: run `make setup-system` (util-linux, iproute2)")
+    root = Path(__file__).resolve().parents[2]
+    probe = subprocess.run(
+        [
+            unshare,
+            "--user",
+            "--map-root-user",
+            "--net",
+            sys.executable,
+            "-m",
+            "tests.realtool.origin_probe",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen["proxied_via_cloudflare"] == {"status": 200, "reached": 1}
+    assert seen["proxied_via_cloudflare_bypass"] == {"status": 200, "reached": 1}
+    for refused in ("proxied_direct", "proxied_direct_bypass", "proxied_direct_spoofed", "portal_direct"):
+        assert seen[refused] == {"status": 403, "reached": 0}, (refused, seen[refused])
+    assert seen["dns_only_direct"] == {"status": 200, "reached": 1}, "a DNS-only host stays reachable directly"
+    burst = seen["dns_only_login_burst"]
+    assert burst[0] == 200 and 429 in burst, f"the login endpoint of a DNS-only host is rate-limited: {burst}"

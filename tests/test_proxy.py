@@ -275,3 +275,23 @@ def test_traefik_never_calls_home() -> None:
 
     static = render_traefik.render_static(stack_settings("prod"))
     assert static["global"] == {"checkNewVersion": False, "sendAnonymousUsage": False}
+
+
+def test_route_table_rows_show_every_path_or_the_bypass_regex() -> None:
+    from render.routes import route_table, site_routes
+    from tests.edge_support import stack_settings
+
+    routes = {r.name: r for r in site_routes(stack_settings("prod"))}
+    rows = {row["router"]: row for row in route_table(list(routes.values()))}
+    assert rows["sonarr"]["path"] == "/*" and rows["sonarr"]["policy"] == "two_factor"
+    assert rows["sonarr-bypass-1"]["path"] == routes["sonarr-bypass-1"].path == r"^/api/v[0-9]+/.*$"
+    assert rows["sonarr"]["hosts"] == "sonarr.media.example.org"
+
+
+def test_an_app_on_two_hosts_matches_either() -> None:
+    from render import traefik as render_traefik
+    from tests.edge_support import stack_settings
+
+    routers = render_traefik.render_dynamic(stack_settings("prod"))["http"]["routers"]
+    assert routers["homepage"]["rule"] == "(Host(`home.media.example.org`) || Host(`media.example.org`))"
+    assert routers["sonarr"]["rule"] == "Host(`sonarr.media.example.org`)"

@@ -281,3 +281,41 @@ def test_a_twenty_character_reason_is_enough() -> None:
     assert len(reason) == 20
     settings = parse_settings(minimal_config(policy={"acknowledgeProxiedMedia": {"jellyfin": reason}}))
     assert settings.policy.acknowledge_proxied_media == {"jellyfin": reason}
+
+
+@pytest.mark.parametrize(("size", "mb"), [("6m", 6), ("6291456", 6), ("10485760b", 10), ("2048k", 2), ("1.5G", 1536)])
+def test_memory_sizes_in_every_unit(size: str, mb: int) -> None:
+    from config.types import parse_memory_mb
+
+    if mb < 6:
+        with pytest.raises(ValueError, match="below Docker's minimum of 6m"):
+            parse_memory_mb(size)
+    else:
+        assert parse_memory_mb(size) == mb
+
+
+@pytest.mark.parametrize(
+    ("domain", "accepted"),
+    [("media.9lives.org", True), ("media.example.123", False), ("10.0.0.1", False), ("a.b", True)],
+)
+def test_domain_top_label_cannot_be_numeric(domain: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_settings(minimal_config(domain=domain)).domain == domain
+    else:
+        assert only_problem(domain=domain).startswith("media-server:domain: not a valid domain name")
+
+
+def test_network_prefix_at_most_29() -> None:
+    settings = parse_settings(minimal_config(networks={"socket": {"cidr": "10.10.4.0/29"}}))
+    assert settings.networks.socket.cidr == "10.10.4.0/29"
+    assert only_problem(networks={"socket": {"cidr": "10.10.4.0/30"}}).startswith("media-server:networks.socket.cidr:")
+
+
+def test_problem_values_are_sorted_json_cut_at_120_characters() -> None:
+    from config.problems import _value
+
+    assert _value({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+    assert _value("x" * 118) == '"' + "x" * 118 + '"'  # 120 characters: whole
+    cut = _value("x" * 119)  # 121 characters: cut
+    assert len(cut) == 120 and cut.endswith("...")
+    assert _value({}) == "nothing"

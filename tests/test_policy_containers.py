@@ -416,3 +416,20 @@ def test_numbers_and_justifications_as_the_rules_read_them() -> None:
     assert JUSTIFICATION_MIN_CHARS == 20
     assert justified("x" * 20) and not justified("x" * 19) and not justified(" " * 30)
     assert rules(container(memory="lots")) == {"MS-009"}
+
+
+def test_host_port_messages_name_the_port_and_the_boundary() -> None:
+    random_port = check(container(ports=[{"internal": 8989, "ip": "127.0.0.1"}]))
+    assert messages(random_port, "MS-012") == [
+        "sonarr publishes 8989/tcp on a random host port; fix: do not publish it"
+    ]
+    assert rules(container(ports=[{"internal": 80, "external": 1024, "ip": "127.0.0.1"}])) == set()
+    low = check(container(ports=[{"internal": 80, "external": 1023, "ip": "127.0.0.1"}]))
+    assert [m.split(";")[0] for m in messages(low, "MS-012")] == ["sonarr publishes privileged host port 1023/tcp"]
+    both = check(container(ports=[{"internal": 1, "ip": "127.0.0.1"}, {"internal": 2, "ip": "127.0.0.1"}]))
+    assert len(messages(both, "MS-012")) == 2, "every port is judged, not only the first"
+
+
+def test_backend_publishing_every_exposed_port_says_so() -> None:
+    verdict = check(container("postgres", "data", publishAllPorts=True))
+    assert any("publishes every exposed port;" in m for m in messages(verdict, "MS-013")), verdict.violations

@@ -5,12 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STACK_FILE ?=
+VERBOSE ?=
 JSON ?=
 PYTEST_ARGS ?=
 BASE ?=
 
 CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
 CHECK_JSON = $(if $(JSON),--json,)
+CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
 .PHONY: help setup setup-system check diff test test-fast lint fmt bench mutate docs preview up clean
 
@@ -28,8 +30,8 @@ setup: $(VENV)/.installed ## create .venv with pinned dependencies
 setup-system: ## install the real tools the tests drive (Debian packages; root)
 	scripts/setup-system.sh
 
-check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1]
-	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON)
+check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1] [VERBOSE=1]
+	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON) $(CHECK_VERBOSE)
 
 diff: setup ## what a change does, offline: make diff BASE=<git ref> [STACK=prod | STACK_FILE=path]
 	@if [ -z "$(BASE)" ]; then echo "make diff needs BASE=<git ref>, e.g. BASE=origin/main" >&2; exit 2; fi

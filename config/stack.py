@@ -123,6 +123,18 @@ def load_site() -> Site:
     return Site(settings=settings, secrets=secrets)
 
 
+def settings_of(stack: StackConfig) -> Settings:
+    """The validated settings of a stack file's config, as load_site reads them (secret keys left out).
+    Raises SettingsError. For reports that explain a plan; the program itself reads config through load_site."""
+    prefix = f"{NAMESPACE}:"
+    raw = {
+        key.removeprefix(prefix): _decode(value)
+        for key, value in stack.values.items()
+        if key.startswith(prefix) and key.removeprefix(prefix) not in SECRET_KEYS
+    }
+    return parse_settings(raw)
+
+
 def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
     problems = []
     if settings.host.mode == "ssh" and settings.host.auth == "key" and "sshPrivateKey" not in secrets:

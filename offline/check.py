@@ -4,7 +4,9 @@
     python -m offline.check --stack-file path/to/Pulumi.site.yaml [--json]
 
 Exit 0 when the stack is valid and the policy gate passes; 1 when the settings are invalid (each problem
-printed) or a mandatory policy is violated (each violation printed); 2 on bad usage.
+printed) or a mandatory policy is violated (each violation printed); 2 on bad usage (no such stack file,
+unknown option). `make check` itself exits 2 whenever this exits non-zero (make's own code for a failed
+recipe): scripts that need the distinct codes run `python -m offline.check` directly.
 
 A stack file belongs to the project beside it (a Pulumi.yaml in its directory, whose `main` names the
 program), else to this repository's project, as with the Pulumi CLI.
@@ -15,20 +17,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.text import Text
 
-from config.stack import load_stack_file
-from offline.gate import evaluate
+from config.problems import SettingsError
+from config.stack import load_stack_file, settings_of
+from offline.gate import Verdict, evaluate
 from offline.imports import ruleset_imports
-from offline.report import print_policy, print_summary, to_json
-from offline.runner import ROOT, run_program
-
-
-def _urls(exports: dict[str, object]) -> dict[str, str]:
-    urls = exports.get("urls")
-    return {k: str(v) for k, v in urls.items()} if isinstance(urls, dict) else {}
+from offline.plan import plan_of
+from offline.report import print_plan, print_policy, print_problems, print_resources, to_json
+from offline.runner import ROOT, RunResult, run_program
 
 
 def project_for(stack_file: Path) -> tuple[Path, Path]:
@@ -40,16 +41,18 @@ def project_for(stack_file: Path) -> tuple[Path, Path]:
     return project, program / "__main__.py" if program.is_dir() else program
 
 
-def _print_imports(imports: list[str]) -> None:
+def _print_imports(imports: list[str], console: Console) -> None:
     if not imports:
         return
-    print(
-        "\nCloudflare entry-point rulesets: a zone has one per phase and creating one that exists fails. If the zone "
-        "already has rules in a phase (made in the dashboard or by another tool), adopt them before `pulumi up` "
-        "(needs curl, jq and CLOUDFLARE_API_TOKEN; skip a phase whose lookup finds nothing):"
+    console.print(
+        Text(
+            "Cloudflare entry-point rulesets: a zone has one per phase and creating one that exists fails. If the "
+            "zone already has rules in a phase (made in the dashboard or by another tool), adopt them before "
+            "`pulumi up` (needs curl, jq and CLOUDFLARE_API_TOKEN; skip a phase whose lookup finds nothing):"
+        )
     )
-    for command in imports:
-        print(f"  {command}")
+    for command in imports:  # whole, whatever the width: they are copied into a shell
+        console.print(Text(f"  {command}"), soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--stack", help="stack name: reads Pulumi.<stack>.yaml at the project root")
     group.add_argument("--stack-file", type=Path, help="path to any Pulumi.<name>.yaml")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
+    parser.add_argument(
+        "--verbose", action="store_true", help="every advisory, every route, resources by component (VERBOSE=1)"
+    )
     args = parser.parse_args(argv)
 
     stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"
@@ -69,17 +75,46 @@ def main(argv: list[str] | None = None) -> int:
     result = run_program(stack, program=program)
     verdict = evaluate(result, stack=stack) if result.ok else None
     passed = result.ok and verdict is not None and verdict.ok
+    plan = None
+    if result.ok:
+        try:
+            plan = plan_of(result, settings_of(stack))
+        except SettingsError:  # the program validated these settings already; a run that failed has no plan
+            plan = None
     imports = ruleset_imports(result)
     if args.json:
-        extra = {"ok": passed, "policy": verdict.as_dict() if verdict else None, "rulesetImports": imports}
+        extra = {
+            "ok": passed,
+            "policy": verdict.as_dict() if verdict else None,
+            "plan": plan,
+            "rulesetImports": imports,
+        }
         print(to_json(result, extra))
-    else:
-        console = Console(width=160, no_color=True, soft_wrap=False)
-        print_summary(result, console, _urls(result.exports))
-        _print_imports(imports)
-        if verdict is not None:
-            print_policy(verdict, console)
+        return 0 if passed else 1
+    # The terminal's width (COLUMNS when set, as rich reads it; 80 when piped without it).
+    console = Console(soft_wrap=False, highlight=False)
+    print_check(result, plan, verdict, console, verbose=args.verbose, imports=imports)
     return 0 if passed else 1
+
+
+def print_check(
+    result: RunResult,
+    plan: dict[str, Any] | None,
+    verdict: Verdict | None,
+    console: Console,
+    verbose: bool = False,
+    imports: list[str] | None = None,
+) -> None:
+    """The readable report: the plan's summary, then resources, then the policy verdict."""
+    if plan is None:
+        print_problems(result, console)
+        return
+    print_plan(plan, result, console)
+    # Sections of their own (a second `up`'s changes, from the engine model) go here, before the resources.
+    print_resources(plan, result, console, verbose=verbose)
+    _print_imports(imports or [], console)
+    if verdict is not None:
+        print_policy(verdict, console, verbose=verbose)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import EnforcementLevel
@@ -11,9 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from offline.gate import Verdict
+from offline.gate import Verdict, Violation
 from offline.recorder import Recorded, Secret
-from offline.runner import CONTAINER, RunResult
+from offline.runner import RunResult
 
 SECRET_MARKER = "[secret]"  # noqa: S105 - the redaction marker
 
@@ -59,44 +61,190 @@ def to_json(result: RunResult, extra: dict[str, Any] | None = None) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, default=str)
 
 
-def _label(res: Recorded, key: str) -> str:
-    for item in res.inputs.get("labels", []) or []:
-        if isinstance(item, dict) and item.get("label") == key:
-            return str(item.get("value"))
-    return ""
+@dataclass(frozen=True)
+class Column:
+    header: str
+    whole: bool = False
+    """Never wrapped (URLs, image references): only a cell's later lines (a digest) may fold."""
 
 
-def print_summary(result: RunResult, console: Console, urls: dict[str, str]) -> None:
-    if not result.ok:
-        console.print(f"[bold red]stack {result.stack}: {len(result.problems)} problem(s); nothing registered[/]")
-        for problem in result.problems:
-            console.print(f"  - {problem}", markup=False, highlight=False)
+def _first_line(cell: str) -> str:
+    return cell.split("\n", 1)[0]
+
+
+MIN_FOLDED = 10
+"""Narrowest a folding column may get before the table is stacked instead."""
+
+
+def _widths(columns: list[Column], rows: list[list[str]]) -> list[int]:
+    return [max(len(c.header), *(len(_first_line(r[i])) for r in rows)) for i, c in enumerate(columns)]
+
+
+def fits(console: Console, columns: list[Column], rows: list[list[str]]) -> bool:
+    """Whether a table of these rows fits the terminal with its whole columns unwrapped."""
+    needed = sum(w if c.whole else min(w, MIN_FOLDED) for w, c in zip(_widths(columns, rows), columns, strict=True))
+    return needed + 3 * len(columns) + 1 <= console.width
+
+
+def print_table(console: Console, title: str, columns: list[Column], rows: list[list[str]]) -> None:
+    """A table at the terminal's width whose whole columns keep their values on one line; on a terminal too
+    narrow for that, one block per row (first cell, then `header: value` lines)."""
+    if not rows:
         return
+    widths = _widths(columns, rows)
+    if fits(console, columns, rows):
+        table = Table(title=title, title_justify="left")
+        for column, width in zip(columns, widths, strict=True):
+            table.add_column(column.header, width=width if column.whole else None, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    console.print(Text(title, style="bold"))
+    for row in rows:
+        console.print(Text(row[0], style="bold"), overflow="fold")
+        for column, cell in zip(columns[1:], row[1:], strict=True):
+            if not cell:
+                continue
+            indent = " " * (len(column.header) + 4)
+            if column.whole and len(indent) + len(_first_line(cell)) > console.width:
+                console.print(Text(f"  {column.header}:"))  # the value on a line of its own, whole if it fits
+                indent = ""
+                console.print(Text(cell), overflow="fold")
+            else:
+                console.print(Text(f"  {column.header}: " + cell.replace("\n", "\n" + indent)), overflow="fold")
+
+
+def _line(console: Console, text: str, style: str = "") -> None:
+    console.print(Text(text, style=style), overflow="fold")
+
+
+def print_plan(plan: dict[str, Any], result: RunResult, console: Console) -> None:
+    """The opening summary: apps, login, DNS, host paths, GPU, backups."""
+    edge = plan["edge"]
+    _line(console, f"stack {result.stack}: {plan['domain']} on {plan['dockerHost']}", "bold")
+    _line(console, f"  Cloudflare: {edge['cloudflare']}")
+    _line(console, f"  certificates: {edge['acme']}")
+    rows = []
+    for app in plan["apps"]:
+        url = "\n".join([app["url"], *(f"https://{h}" for h in app["otherHosts"])])
+        bypass = app["bypassPaths"]
+        rows.append(
+            [
+                app["app"],
+                url,
+                f"{app['policy']} ({app['who']})",
+                f"{bypass} path{'s' if bypass > 1 else ''}" if bypass else "",
+                app["reached"],
+            ]
+        )
+    columns = [
+        Column("app", whole=True),
+        Column("url", whole=True),
+        Column("access"),
+        Column("bypass"),
+        Column("reached"),
+    ]
+    print_table(console, "Apps", columns, rows)
+    login = plan["login"]
+    if login is not None:
+        _line(console, "Sign in", "bold")
+        _line(
+            console,
+            f"  portal {login['portal']}: user {login['admin']} (group {login['adminGroup']}, "
+            f"{login['backend']} backend)",
+        )
+        if login["passwordCommand"]:
+            _line(console, f"  password: {login['passwordCommand']}")
+        _line(console, f"  second factor: {login['secondFactor']}")
+    if plan["secretOutputs"]:
+        _line(console, "Secret outputs (read once, keep safe)", "bold")
+        for name, out in plan["secretOutputs"].items():
+            if name == "autheliaUsers" and login is not None:
+                continue  # shown under Sign in
+            _line(console, f"  {name}: {out['what']}")
+            _line(console, f"    {out['command']}")
+    records = [
+        [r["name"], r["type"], r["content"], "proxied" if r["proxied"] else "DNS-only"] for r in plan["dnsRecords"]
+    ]
+    print_table(
+        console,
+        "DNS records (Cloudflare)",
+        [Column("name", whole=True), Column("type"), Column("content"), Column("proxy")],
+        records,
+    )
+    paths = plan["paths"]
+    _line(console, "Host paths", "bold")
+    for key, value in paths.items():
+        _line(console, f"  {key}: {value}")
+    gpu = plan["gpu"]
+    if gpu["kind"] == "none":
+        _line(console, "GPU: none (software transcoding)")
+    else:
+        devices = f" ({', '.join(gpu['devices'])})" if gpu["devices"] else ""
+        _line(console, f"GPU: {gpu['kind']}{devices} for {', '.join(gpu['apps']) or 'no app'}")
+    backups = plan["backups"]
+    if not backups["enabled"]:
+        _line(console, "Backups: off (tiers.backup)")
+    else:
+        title = f"Backups (restic; cron in {backups['timezone']})" + (
+            " PAUSED: no schedule installed" if backups["paused"] else ""
+        )
+        rows = [
+            [s["set"], s["schedule"], ", ".join(f"{n} {k}" for k, n in s["keep"].items()), ", ".join(s["destinations"])]
+            for s in backups["sets"]
+        ]
+        print_table(
+            console, title, [Column("set"), Column("schedule", whole=True), Column("keeps"), Column("to")], rows
+        )
+
+
+def _image_cell(image: str) -> str:
+    """repository:tag on the first line (kept whole); the digest or the build context below it."""
+    ref, _, digest = image.partition("@")
+    ref, _, built = ref.partition(" (")
+    return "\n".join([ref, *([f"@{digest}"] if digest else []), *([f"({built}"] if built else [])])
+
+
+def print_resources(plan: dict[str, Any], result: RunResult, console: Console, verbose: bool = False) -> None:
+    """Containers with the image each pulls, then resource counts (by type and component with VERBOSE=1)."""
+    title = "Containers (image as pulled)"
+    containers = plan["containers"]
+    columns = [Column("service", whole=True), Column("networks"), Column("image", whole=True)]
+    rows = [[c["service"], c["networks"], _image_cell(c["image"])] for c in containers]
+    if not fits(console, columns, rows):  # narrower: the networks under each service's name
+        columns = [Column("service", whole=True), Column("image", whole=True)]
+        rows = [[f"{c['service']}\n {c['networks']}", _image_cell(c["image"])] for c in containers]
+    print_table(console, title, columns, rows)
     types = {r.urn: r.type for r in result.resources}
-    console.print(f"[bold]stack {result.stack}[/]: {len(result.resources)} resources")
+    if verbose:
+        counts = Counter((r.type, types.get(r.parent or "", "(stack)")) for r in result.resources)
+        print_table(
+            console,
+            "Resources by type and component",
+            [Column("type"), Column("component"), Column("count", whole=True)],
+            [[typ, parent, str(n)] for (typ, parent), n in sorted(counts.items())],
+        )
+        print_routes(result, console)
+    else:
+        by_type = Counter(r.type for r in result.resources)
+        print_table(
+            console,
+            "Resources by type",
+            [Column("type"), Column("count", whole=True)],
+            [[typ, str(n)] for typ, n in sorted(by_type.items())],
+        )
+    _line(
+        console,
+        f"{len(result.resources)} resources" + ("" if verbose else " (VERBOSE=1: by component, and every route)"),
+        "bold",
+    )
 
-    by_type = Table(title="Resources by type and component", show_lines=False)
-    by_type.add_column("type")
-    by_type.add_column("component")
-    by_type.add_column("count", justify="right")
-    counts = Counter((r.type, types.get(r.parent or "", "(stack)")) for r in result.resources)
-    for (typ, parent), count in sorted(counts.items()):
-        by_type.add_row(typ, parent, str(count))
-    console.print(by_type)
 
-    services = Table(title="Services")
-    for column in ("service", "tier", "url", "networks", "image"):
-        services.add_column(column)
-    for res in sorted(result.of_type(CONTAINER), key=lambda r: (_label(r, "media-server.tier"), r.name)):
-        service = _label(res, "media-server.service")
-        nets = res.inputs.get("networksAdvanced") or []
-        net_names = ", ".join(str(n.get("name", "")).rsplit("-", 1)[-1] for n in nets if isinstance(n, dict))
-        if not net_names:
-            net_names = str(res.inputs.get("networkMode", ""))
-        image = str(res.inputs.get("image", ""))
-        services.add_row(service, _label(res, "media-server.tier"), urls.get(service, ""), net_names, image[:60])
-    console.print(services)
-    print_routes(result, console)
+def print_problems(result: RunResult, console: Console) -> None:
+    console.print(f"[bold red]stack {result.stack}: {len(result.problems)} problem(s); nothing registered[/]")
+    for problem in result.problems:
+        console.print(f"  - {problem}", markup=False, highlight=False)
 
 
 def print_routes(result: RunResult, console: Console) -> None:
@@ -104,36 +252,61 @@ def print_routes(result: RunResult, console: Console) -> None:
     rows = result.exports.get("routes")
     if not isinstance(rows, list) or not rows:
         return
-    table = Table(title="Routes (Traefik routers and their Authelia policy)")
-    for column in ("router", "hosts", "path", "policy", "backend"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in ("router", "hosts", "path", "policy", "backend")))
-    console.print(table)
+    keys = ("router", "hosts", "path", "policy", "backend")
+    print_table(
+        console,
+        "Routes (Traefik routers and their Authelia policy)",
+        [Column(k, whole=k == "router") for k in keys],
+        [[str(row.get(k, "")) for k in keys] for row in rows],
+    )
     policies = Counter(str(row.get("policy")) for row in rows)
     summary = ", ".join(f"{count} {policy}" for policy, count in sorted(policies.items()))
     console.print(f"{len(rows)} routes: {summary}")
 
 
-def print_policy(verdict: Verdict, console: Console) -> None:
-    """Every violation (rule, level, resource, message), then the verdict line."""
-    if verdict.violations:
-        table = Table(title="Policy violations", show_lines=False)
-        for column in ("rule", "level", "resource", "message"):
-            table.add_column(column, overflow="fold")
-        ordered = sorted(verdict.violations, key=lambda v: (v.level != "mandatory", v.rule, v.resource, v.message))
-        for v in ordered:  # Text, not markup: messages quote config such as ['ALL']
-            table.add_row(v.rule, v.level, Text(v.resource), Text(v.message))
-        console.print(table)
+def _print_violations(console: Console, title: str, violations: list[Violation]) -> None:
+    """One entry per violation: rule, level and resource on its first line, so it greps."""
+    if not violations:
+        return
+    _line(console, title, "bold")
+    for v in violations:
+        text = f"{v.rule} {v.level} {v.resource}: {v.message}"
+        wrapped = textwrap.wrap(text, width=console.width, initial_indent="  ", subsequent_indent="      ")
+        console.print(Text("\n".join(wrapped)), overflow="fold")
+
+
+def print_policy(verdict: Verdict, console: Console, verbose: bool = False) -> None:
+    """Mandatory violations one by one; advisories one line per rule (count and one example) unless verbose;
+    then the verdict line."""
+    ordered = sorted(verdict.violations, key=lambda v: (v.level != "mandatory", v.rule, v.resource, v.message))
+    if verbose:
+        _print_violations(console, "Policy violations", ordered)
+    else:
+        _print_violations(console, "Policy violations (mandatory: the gate fails)", verdict.mandatory)
+        by_rule: dict[str, list[Violation]] = {}
+        for v in ordered:
+            if v.level != "mandatory":
+                by_rule.setdefault(v.rule, []).append(v)
+        print_table(
+            console,
+            "Advisories by rule (VERBOSE=1 lists each)",
+            [Column("rule", whole=True), Column("count", whole=True), Column("example")],
+            [[rule, str(len(found)), f"{found[0].resource}: {found[0].message}"] for rule, found in by_rule.items()],
+        )
     for error in verdict.config_errors:
         console.print(f"  - policy config: {error}", markup=False, highlight=False)
     for note in verdict.not_run:
         console.print(f"  - not run (value unknown until deploy): {note}", markup=False, highlight=False)
     mandatory = ", ".join(verdict.rule_ids(EnforcementLevel.MANDATORY)) or "none"
-    advisory = ", ".join(verdict.rule_ids(EnforcementLevel.ADVISORY)) or "none"
+    advisory_rules = len(verdict.rule_ids(EnforcementLevel.ADVISORY))
     outcome = "PASS" if verdict.ok else "FAIL"
+    # One line whatever the width (soft wrap): CI logs and scripts grep the verdict.
     console.print(
-        f"[bold]policy: {outcome}[/]: {len(verdict.mandatory)} mandatory ({mandatory}), "
-        f"{len(verdict.advisory)} advisory ({advisory})"
-        + (f", {len(verdict.config_errors)} config error(s)" if verdict.config_errors else "")
+        Text(
+            f"policy: {outcome}: {len(verdict.mandatory)} mandatory ({mandatory}), "
+            f"{len(verdict.advisory)} advisory ({advisory_rules} rule{'' if advisory_rules == 1 else 's'})"
+            + (f", {len(verdict.config_errors)} config error(s)" if verdict.config_errors else ""),
+            style="bold",
+        ),
+        soft_wrap=True,
     )

@@ -473,7 +473,17 @@ def test_password_hashing_argon2id_at_default_cost() -> None:
     bcrypt = fx.authelia_config()
     bcrypt["authentication_backend"]["file"]["password"] = {"algorithm": "bcrypt"}
     assert rules(*ingress(), fx.authelia(config=bcrypt)) == {"MS-024"}
-    users = fx.users_database("$2a$10$" + "x" * 53)
+    for digest in ("$2a$09$" + "x" * 53, "$6$rounds=5000$salt$" + "x" * 86, "$1$salt$" + "x" * 22, "hunter2"):
+        assert rules(*ingress(), fx.authelia(users=fx.users_database(digest))) == {"MS-024"}, digest
+
+
+def test_generated_passwords_bcrypt_is_accepted() -> None:
+    """The program's own users file holds pulumi-random's bcrypt (cost 10) of a generated password, which
+    Authelia 4.39 verifies (go-crypt decodes $2a$/$2b$/$2y$); the rule must not flag it."""
+    for prefix in ("$2a$10$", "$2b$12$", "$2y$10$"):
+        users = fx.users_database(prefix + "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"[:53])
+        assert rules(*ingress(), fx.authelia(users=users)) == set(), prefix
+    users = fx.users_database("$2a$10$" + "x" * 53 + "\n")  # full match: nothing may trail the hash
     assert rules(*ingress(), fx.authelia(users=users)) == {"MS-024"}
 
 

@@ -41,7 +41,7 @@ BASELINE = {  # the issue's table: rule -> levels
     "MS-008": {A}, "MS-009": {M, A}, "MS-010": {M}, "MS-011": {M, A}, "MS-012": {M}, "MS-013": {M},
     "MS-014": {M, A}, "MS-015": {A}, "MS-016": {M}, "MS-017": {M}, "MS-018": {M}, "MS-019": {M, A}, "MS-020": {M},
     "MS-021": {M, A}, "MS-022": {M}, "MS-023": {M}, "MS-024": {A}, "MS-025": {M}, "MS-026": {A}, "MS-027": {M},
-    "MS-028": {A}, "MS-029": {M}, "MS-030": {M},
+    "MS-028": {A}, "MS-029": {M}, "MS-030": {M}, "MS-031": {M},
 }  # fmt: skip
 INSECURE = ROOT / "tests" / "fixtures" / "insecure" / "Pulumi.insecure.yaml"
 
@@ -156,7 +156,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
     ("MS-017", [_with_unknown(provider(), "host")]),
     *(
         (rule, [_with_unknown(fx.traefik(), "uploads", UNKNOWN_ARRAY_VALUE), fx.authelia(), *fx.cloudflare()])
-        for rule in ("MS-018", "MS-019", "MS-020", "MS-021", "MS-029", "MS-030")
+        for rule in ("MS-018", "MS-019", "MS-020", "MS-021", "MS-029", "MS-030", "MS-031")
     ),
     # The bouncer's env holds its generated API key: unknown at the first preview.
     ("MS-020", [fx.traefik(), _with_unknown(fx.bouncer(), "envs", UNKNOWN_ARRAY_VALUE), fx.proxy_network()]),
@@ -295,7 +295,7 @@ def test_insecure_fixture_stack_fails_with_exactly_its_rule_ids() -> None:
     doc = json.loads(output)
     assert doc["ok"] is False and doc["problems"] == []
     mandatory = sorted({v["rule"] for v in doc["policy"]["violations"] if v["level"] == "mandatory"})
-    assert mandatory == ["MS-001", "MS-013", "MS-014", "MS-021", "MS-027"]
+    assert mandatory == ["MS-001", "MS-013", "MS-014", "MS-021", "MS-027", "MS-031"]
     for violation in doc["policy"]["violations"]:
         assert {"rule", "level", "resource", "message"} <= set(violation)
 
@@ -313,8 +313,9 @@ def test_insecure_fixture_summary_prints_each_violation_and_the_verdict() -> Non
     assert code != 0, made.stderr
     assert "Policy violations" in output
     verdict = output.strip().splitlines()[-1]
-    assert verdict.startswith("policy: FAIL: 5 mandatory (MS-001, MS-013, MS-014, MS-021, MS-027)")
-    assert re.search(r"MS-001 .*mandatory .*media-sonarr-container .*runs privileged", output)
+    # Four of the nine: MS-031 once per Jellyfin router (app, two bypass paths, login).
+    assert verdict.startswith("policy: FAIL: 9 mandatory (MS-001, MS-013, MS-014, MS-021, MS-027, MS-031)")
+    assert re.search(r"MS-001 mandatory media-sonarr-container: sonarr runs privileged", output)
 
 
 def test_fixture_stack_file_is_valid_settings() -> None:

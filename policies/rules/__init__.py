@@ -50,6 +50,7 @@ POLICIES: list[Policy] = [
     cloudflare.ms_028,
     access.ms_029,
     access.ms_030,
+    traefik.ms_031,
 ]
 
 __all__ = ["POLICIES", "rule_id"]

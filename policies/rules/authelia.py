@@ -188,6 +188,12 @@ ms_023 = stack_rule(
 # ------------------------------------------------------------------ MS-024
 ARGON2_MINIMUM = {"iterations": 3, "memory": 65536, "parallelism": 4, "key_length": 32, "salt_length": 16}
 _ARGON2_HASH = re.compile(r"^\$argon2id\$v=\d+\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$")
+_BCRYPT_HASH = re.compile(r"\$2[aby]\$(?P<cost>[0-9]{2})\$[./A-Za-z0-9]{53}")
+BCRYPT_MINIMUM_COST = 10
+"""The program's users' hashes are pulumi-random's `bcryptHash` of a generated 32-character password (Go's
+bcrypt.DefaultCost, 10). Authelia 4.39.20 verifies any hash go-crypt decodes, bcrypt's $2a$/$2b$/$2y$ included
+(internal/authentication/file_user_provider_database.go: crypt.Decode), and hashes every password a user sets
+with the configured algorithm (argon2id). Against ~190 bits of generated password the work factor is moot."""
 
 
 def _password_hashing(res: Resource, config: Mapping[str, Any], report: Report) -> None:
@@ -223,8 +229,18 @@ def _user_hashes(users_file: str, report: Report) -> None:
     for name, user in sorted(users.items()) if isinstance(users, dict) else ():
         digest = text(user.get("password")) if is_map(user) else ""
         match = _ARGON2_HASH.match(digest)
-        if not match:
-            report(f"user {name}'s password is not an argon2id hash; fix: hash it with argon2id")
+        bcrypt = _BCRYPT_HASH.fullmatch(digest)
+        if bcrypt:
+            if int(bcrypt["cost"]) < BCRYPT_MINIMUM_COST:
+                report(
+                    f"user {name}'s bcrypt hash has cost {int(bcrypt['cost'])}, below {BCRYPT_MINIMUM_COST}; "
+                    "fix: rehash it (argon2id, or bcrypt at cost 10 or more of a generated password)"
+                )
+        elif not match:
+            report(
+                f"user {name}'s password is neither argon2id nor a generated password's bcrypt; "
+                "fix: hash it with argon2id"
+            )
         elif int(match["m"]) < 65536 or int(match["t"]) < 3 or int(match["p"]) < 4:
             report(f"user {name}'s argon2id hash is weaker than Authelia's default (m=65536,t=3,p=4); fix: rehash")
 

@@ -1,4 +1,5 @@
-"""Traefik: API and providers, TLS, forwarded headers, and what guards each route (MS-018 to MS-021)."""
+"""Traefik: API and providers, TLS, forwarded headers, what guards each route, origin lockdown (MS-018 to MS-021,
+MS-031)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pulumi_policy import PolicyResource
 from .common import (
     ADVISORY,
     CONTAINER,
+    DNS_RECORD,
     HOST_FILES,
     MANDATORY,
     NETWORK,
@@ -26,7 +28,9 @@ from .common import (
     containers,
     entry_strings,
     get_path,
+    is_map,
     items,
+    number,
     of_type,
     resource_rule,
     stack_rule,
@@ -420,4 +424,66 @@ ms_021_headers = stack_rule(
     ADVISORY,
     _routes_headers,
     "Add a headers middleware (stsSeconds, contentTypeNosniff, frameDeny) to the entry point or each router.",
+)
+
+
+# ------------------------------------------------------------------ MS-031
+def _allow_list_problem(cfg: Traefik, router: Router, allowed: Sequence[str]) -> str | None:
+    """Why the router does not admit Cloudflare's addresses alone (judged on the direct peer), or None."""
+    defined = {str(k).lower(): v for k, v in cfg.section("http", "middlewares").items()}
+    for name in router.middlewares:
+        middleware = defined.get(name.lower())
+        allow = ci_get(middleware, "ipAllowList") if is_map(middleware) else None
+        if allow is None and is_map(middleware):
+            allow = ci_get(middleware, "ipWhiteList")
+        if not is_map(allow):
+            continue
+        strategy = ci_get(allow, "ipStrategy")
+        if (number(ci_get(strategy, "depth")) or 0) > 0 or as_list(ci_get(strategy, "excludedIPs")):
+            return "judges the source by X-Forwarded-For (ipStrategy depth or excludedIPs), which a client writes"
+        ranges = as_list(ci_get(allow, "sourceRange"))
+        wide = [r for r in ranges if r.strip() in _EVERYWHERE or not _within(r, allowed)]
+        if wide or not ranges:
+            return f"admits {', '.join(wide) or 'nobody listed'}, not only Cloudflare's ranges"
+        return None
+    return "admits any source address, so the origin can be reached around Cloudflare's WAF and rate limits"
+
+
+def _origin_locked(resources: Sequence[PolicyResource], config: Mapping[str, Any], report: Report) -> None:
+    edge = edge_of(containers(resources))
+    if edge.traefik is None or not items(edge.traefik.resource.props.get("ports")):
+        return  # no published port (tunnel mode): cloudflared is the only way in
+    proxied = {
+        text(r.props.get("name")).lower().rstrip(".")
+        for r in of_type(resources, DNS_RECORD)
+        if truthy(r.props.get("proxied"))
+    }
+    allowed = [str(r) for r in (config.get("cloudflareRanges") or CLOUDFLARE_RANGES)]
+    for router, app, _ in _content_routers(edge):
+        hosts = sorted(set(router.hosts) & proxied)
+        problem = _allow_list_problem(edge.traefik, router, allowed) if hosts else None
+        if problem:
+            report(
+                f"router {router.name} serves {', '.join(hosts)} ({app}), proxied by Cloudflare, but {problem}; fix: "
+                f"an ipAllowList middleware with Cloudflare's ranges and no ipStrategy first on the router",
+                edge.traefik.resource.urn,
+            )
+
+
+ms_031 = stack_rule(
+    "ms-031-origin-cloudflare-only",
+    "A hostname proxied by Cloudflare is served by the published Traefik only to Cloudflare's addresses, judged on "
+    "the direct peer (Cloudflare origin protection guidance).",
+    MANDATORY,
+    _origin_locked,
+    "Put an ipAllowList middleware with Cloudflare's published ranges (no ipStrategy) on every router of a proxied "
+    "hostname.",
+    config={
+        "cloudflareRanges": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Cloudflare's published ranges (https://www.cloudflare.com/ips/).",
+            "default": list(CLOUDFLARE_RANGES),
+        }
+    },
 )

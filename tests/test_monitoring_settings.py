@@ -213,3 +213,16 @@ def test_monitoring_windows_at_their_bounds(monitoring: dict[str, object], accep
             parse_settings(raw)
         (problem,) = info.value.problems
         assert str(problem).startswith(f"media-server:monitoring.{key}"), problem
+
+
+@pytest.mark.parametrize(("window", "accepted"), [("181s", True), ("3m", False)])
+def test_restart_alert_needs_a_minute_per_restart_in_its_window(window: str, accepted: bool) -> None:
+    thresholds = {"restarts": 3, "restartWindow": window}
+    raw = minimal_config(monitoring={"thresholds": thresholds})
+    if accepted:
+        assert parse_settings(raw).monitoring.thresholds.restart_window == window
+    else:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw)
+        (problem,) = info.value.problems
+        assert str(problem).startswith("media-server:monitoring.thresholds.restarts: cannot be seen within"), problem

@@ -631,3 +631,12 @@ def test_a_router_with_a_redirect_that_still_serves_an_app_is_guarded() -> None:
 
     verdict = check(*with_dynamic(redirect_only))
     assert ("MS-021", "mandatory") in {(v.rule, v.level) for v in verdict.violations}
+
+
+def test_portal_hosts_come_from_the_session_cookies() -> None:
+    from policies.rules.edge import Authelia, portal_hosts
+
+    cookies = [{"authelia_url": "https://Auth.Example.org/"}, {"authelia_url": ""}, {"domain": "example.org"}]
+    portal = Authelia(resource=None, config={"session": {"cookies": cookies}})  # type: ignore[arg-type]
+    assert portal_hosts(portal) == {"auth.example.org"}
+    assert portal_hosts(None) == set()

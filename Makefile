@@ -11,10 +11,14 @@ PYTEST_ARGS ?=
 BASE ?=
 
 CHECK_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
+# pin/outdated/upgrade: every root stack unless STACK or STACK_FILE is given on the command line
+PIN_TARGET = $(if $(STACK_FILE),--stack-file $(STACK_FILE),$(if $(filter command line,$(origin STACK)),--stack $(STACK),))
+APP ?=
+TAG ?=
 CHECK_JSON = $(if $(JSON),--json,)
 CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
-.PHONY: help setup setup-system check diff test test-fast lint fmt bench mutate docs preview up clean
+.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench mutate docs preview up clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,8 +31,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed ## create .venv with pinned dependencies
 
-setup-system: ## install the real tools the tests drive (Debian packages; root)
+setup-system: ## install the real tools the tests drive (Debian packages; root) and the published schemas
 	scripts/setup-system.sh
+	scripts/fetch-schemas.sh
 
 check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path [JSON=1] [VERBOSE=1]
 	@$(PY) -m offline.check $(CHECK_TARGET) $(CHECK_JSON) $(CHECK_VERBOSE)
@@ -36,6 +41,15 @@ check: setup ## render a stack offline: make check STACK=prod | STACK_FILE=path 
 diff: setup ## what a change does, offline: make diff BASE=<git ref> [STACK=prod | STACK_FILE=path]
 	@if [ -z "$(BASE)" ]; then echo "make diff needs BASE=<git ref>, e.g. BASE=origin/main" >&2; exit 2; fi
 	@$(PY) -m offline.diff --base '$(BASE)' $(CHECK_TARGET)
+
+pin: setup ## pin every enabled image's tag to the digest its registry serves (config/images.lock.json) [STACK=...]
+	@$(PY) -m pins pin $(PIN_TARGET)
+
+outdated: setup ## per app: the pinned tag and the newer releases its registry has [STACK=...]
+	@$(PY) -m pins outdated $(PIN_TARGET)
+
+upgrade: setup ## move one app's pin and print the offline diff: make upgrade APP=sonarr [TAG=4.0.17]
+	@$(PY) -m pins upgrade --app '$(APP)' $(if $(TAG),--tag '$(TAG)',) $(PIN_TARGET)
 
 lint: setup ## ruff lint + format check, mypy
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 import pulumi
 
 from components.host import run_on_host, script_command
-from config.layout import host_path
+from config.layout import host_path, runtime_owner
 from config.settings import Settings
 from config.spec import ServiceSpec
 from render.host_files import (
@@ -38,17 +38,6 @@ from render.host_files import (
 WRITE_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "host" / "write-files.sh"
 HOST_FILES = "media-server:app:HostFiles"
 SERVICE_LABEL = "media-server.service"
-
-
-def file_owner(spec: ServiceSpec, settings: Settings) -> tuple[int, int]:
-    """Who the container's process runs as, so that it (and only it, with the site group) reads its files."""
-    if spec.run_as_site_user or spec.linuxserver_ids:
-        return settings.puid, settings.pgid
-    if spec.user:
-        user, _, group = spec.user.partition(":")
-        if user.isdigit() and (group or user).isdigit():
-            return int(user), int(group or user)
-    return 0, 0
 
 
 def place(spec: ServiceSpec, settings: Settings, container_path: str) -> tuple[str, str]:
@@ -91,7 +80,7 @@ class HostFiles(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HostFilesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec, settings = args.spec, args.settings
-        uid, gid = file_owner(spec, settings)
+        uid, gid = runtime_owner(spec, settings)
         overlap = sorted(set(args.files) & set(args.secret_files))
         if overlap:
             raise ValueError(f"{spec.name}: {', '.join(overlap)} given both as a plain and as a secret file")

@@ -116,6 +116,15 @@ def _gpu_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     return {"devices": [_device(d) for d in gpu.devices] + own, "group_adds": groups}
 
 
+def _device_args(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
+    """GPU and devices, and the supplementary groups they (and site_group) need."""
+    args = _gpu_args(spec, settings)
+    if spec.site_group:
+        groups = [str(settings.pgid), *(str(g) for g in args.get("group_adds", []))]  # type: ignore[attr-defined]
+        args["group_adds"] = sorted(set(groups))
+    return args
+
+
 def _build_args(spec: ServiceSpec) -> docker.RemoteImageBuildArgs:
     context = PROJECT_ROOT / str(spec.image.build)
     return docker.RemoteImageBuildArgs(
@@ -254,7 +263,7 @@ class ContainerService(pulumi.ComponentResource):
                 ]
                 or None,
                 uploads=uploads or None,
-                **_gpu_args(spec, settings),  # type: ignore[arg-type]
+                **_device_args(spec, settings),  # type: ignore[arg-type]
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -64,9 +64,11 @@ def _data(read_only: bool, source: str = "", target: str = "/data", role: MountR
     return MountSpec(target=target, root=StorageRoot.DATA, source=source, role=role, read_only=read_only)
 
 
-LSIO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+LSIO_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID")
 """What linuxserver.io's root init needs with every other capability dropped: chown /config to PUID/PGID,
-reach the site user's 0750 directories, and switch to the app user (s6-setuidgid)."""
+reach the site user's 0750 directories, switch to the app user (s6-setuidgid), and signal it on stop
+(s6-supervise runs as root; without KILL its SIGTERM to the PUID process fails and `docker stop` ends in
+SIGKILL, an unclean SQLite shutdown). config.image_facts.LSIO_ENTRYPOINT says each with its source."""
 
 POSTGRES_SCRIPTS = "/opt/media-server"
 """Where DataTier uploads the PostgreSQL entrypoint and init script (a config mount: the root fs is read-only)."""
@@ -113,7 +115,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         display_name="Traefik",
         tier=Tier.EDGE,
         image=_img("traefik:v3.7.15"),
-        port=8080,
+        # The dashboard is api@internal on websecure; the one plain listener is the metrics entry point,
+        # which also answers /ping (render.traefik.METRICS_PORT).
+        port=8082,
+        status_path="/ping",
         subdomain="traefik",
         admin=True,
         networks=(P, A),
@@ -141,8 +146,10 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             _logs("/var/log/traefik", "traefik", read_only=True),
         ),
         env={"COLLECTIONS": "crowdsecurity/traefik crowdsecurity/http-cve crowdsecurity/base-http-scenarios"},
-        # The site user owns its config and data and reads Traefik's group-readable access log.
-        run_as_site_user=True,
+        # Root, as the image is: its start script copies root-only files (local_api_credentials.yaml, 0600) from
+        # /staging into /etc/crowdsec and exits when it cannot. Its own directories are root's (host preparation
+        # follows the image's user), so it needs no capability; the site group lets it read Traefik's access log.
+        site_group=True,
         healthcheck=HealthcheckSpec(test=("CMD", "cscli", "lapi", "status")),
         memory="384m",
         read_only_rootfs=False,
@@ -156,7 +163,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("fbonalair/traefik-crowdsec-bouncer:0.5.0"),
         networks=(P,),
         env={"CROWDSEC_AGENT_HOST": "crowdsec:8080", "CROWDSEC_BOUNCER_SCHEME": "http", "GIN_MODE": "release"},
-        healthcheck=HealthcheckSpec(test=("CMD", "/app", "healthcheck")),
+        # /app ignores its arguments (a second server would fail on :8080); the image ships /healthchecker.
+        healthcheck=HealthcheckSpec(test=("CMD", "/healthchecker")),
         memory="64m",
         cpus=0.5,
         depends_on=("crowdsec",),
@@ -181,7 +189,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         display_name="WireGuard",
         own_auth=True,
         tier=Tier.EDGE,
-        image=_img("ghcr.io/wg-easy/wg-easy:15.1.0"),
+        # 15.2.0 is the first release that reads INIT_ALLOWED_IPS (the split tunnel the site asks for).
+        image=_img("ghcr.io/wg-easy/wg-easy:15.2.2"),
         port=51821,
         subdomain="vpn",
         admin=True,
@@ -192,8 +201,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         healthcheck=_http_check(51821, "/"),
         memory="128m",
         # WireGuard is in every kernel since 5.6: no SYS_MODULE to load it. wg-easy runs as root (interfaces,
-        # iptables) and keeps its database in the site-owned config dir: DAC_OVERRIDE lets it write there.
-        capabilities=("NET_ADMIN", "NET_RAW", "DAC_OVERRIDE"),
+        # iptables) and keeps its database in its config dir, which host preparation gives to root.
+        capabilities=("NET_ADMIN", "NET_RAW"),
         sysctls={"net.ipv4.ip_forward": "1", "net.ipv4.conf.all.src_valid_mark": "1"},
         published=(PublishedPort(internal=51820, external=51820, protocol="udp"),),
         read_only_rootfs=False,
@@ -304,10 +313,12 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             # The data network has no route out: don't try to download GeoIP databases.
             "ingest.geoip.downloader.enabled": "false",
         },
+        # The password reaches curl on stdin (-K -, a config line written by the shell's printf builtin), never
+        # on a command line the host's process list shows.
         healthcheck=HealthcheckSpec(
             test=(
                 "CMD-SHELL",
-                'curl -fsS -o /dev/null -u "elastic:$ELASTIC_PASSWORD" '
+                'printf \'user = "elastic:%s"\\n\' "$ELASTIC_PASSWORD" | curl -fsS -o /dev/null -K - '
                 "'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=5s'",
             ),
             start_period="120s",
@@ -628,6 +639,9 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         run_as_site_user=True,
         healthcheck=_http_check(3000, "/api/healthcheck"),
         memory="256m",
+        # Writable root: revalidating the statically generated index (/api/revalidate, called when the config
+        # changes) writes /app/.next/server/pages, which the image ships (owned 1000:1000) and a tmpfs would hide.
+        read_only_rootfs=False,
         tmpfs={"/app/.next/cache": "rw,noexec,nosuid,size=64m", "/tmp": "rw,noexec,nosuid,size=16m"},
     ),
     # ---------------------------------------------------------------- monitoring
@@ -801,6 +815,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
             "NETWORKS": "0",
             "VOLUMES": "0",
             "EXEC": "0",
+            # Alloy reads container logs (/containers/{id}/logs), which 3.4.3-r0-ls92 and later refuse without it.
+            "ALLOW_LOGS": "1",
             "LOG_LEVEL": "warning",
         },
         healthcheck=_http_check(2375, "/_ping"),
@@ -815,6 +831,8 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         image=_img("prom/blackbox-exporter:v0.27.0"),
         networks=(P, A),
         mounts=(_config("/etc/blackbox_exporter", "config"),),
+        # The image would run as root (no USER); HTTP probes need no privilege, so the site user runs it.
+        run_as_site_user=True,
         healthcheck=_http_check(9115, "/-/healthy"),
         memory="64m",
         cpus=0.5,

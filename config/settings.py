@@ -14,14 +14,15 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
 from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
+from config.lock import ImageLock, read_lock
 from config.problems import ProblemSpec, raise_problems
-from config.spec import NetworkName, ServiceSpec, Tier, bypass_spec_problem
+from config.spec import ImageRef, NetworkName, ServiceSpec, Tier, bypass_spec_problem
 from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
 from config.types import (
@@ -912,8 +913,11 @@ class MonitoringSettings(Section):
         description="Allowed age of the last successful backup, per backup set.",
     )
     backup_max_age_default: PromDuration = Field(default="26h", description="Allowed age for any other backup set.")
-    grafana_admin_group: str = Field(
-        default="admins", pattern=r"^[A-Za-z0-9._-]{1,64}$", description="SSO group whose members are Grafana admins."
+    grafana_admin_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="SSO group whose members are Grafana admins (default: the auth backend's admin group, admins "
+        "for the file backend, lldap_admin for ldap).",
     )
 
     @model_validator(mode="after")
@@ -1081,6 +1085,12 @@ class DataSettings(Section):
 class PolicySettings(Section):
     """What the site accepts that the policy pack would otherwise refuse, each with its reason."""
 
+    require_digests: bool = Field(
+        default=False,
+        description="Refuse any image pulled by tag only (MS-014 mandatory): set it once `make pin` has pinned "
+        "every image by digest, so a re-pushed tag cannot change what runs.",
+    )
+
     acknowledge_proxied_media: dict[ServiceName, str] = Field(
         default_factory=dict,
         description="Streaming apps whose Cloudflare-proxied DNS record the site accepts despite Cloudflare's "
@@ -1102,6 +1112,8 @@ class PolicySettings(Section):
 
 class Settings(Section):
     """One site: everything under the `media-server:` stack config namespace."""
+
+    _lock: ImageLock = PrivateAttr(default_factory=read_lock)
 
     domain: Fqdn = Field(description="The site's domain; apps are served at <subdomain>.<domain>.")
     timezone: TimeZone = Field(default="Etc/UTC", description="IANA time zone for every container (TZ).")
@@ -1273,19 +1285,35 @@ class Settings(Section):
         cores = self.host.cpus
         return spec.model_copy(update={"cpus": float(cores)}) if cores and spec.cpus > cores else spec
 
+    def base_image(self, name: str) -> ImageRef:
+        """The app's image before settings derive a variant from it: the catalog's, moved by the image lock,
+        then by services.<name>.imageTag (a site's own tag wins over the lock)."""
+        spec, override = CATALOG[name], self.services.get(name)
+        if override is not None and override.image_tag:
+            return spec.image.model_copy(update={"tag": override.image_tag, "digest": override.image_digest})
+        locked = None if spec.image.build else self._lock.tag_for(name, spec.image.repository)
+        return spec.image.model_copy(update={"tag": locked}) if locked else spec.image
+
     def _service(self, name: str) -> ServiceSpec:
+        spec = self._tailored(name)
+        image = spec.image
+        if image.digest is None and image.build is None:
+            digest = self._lock.digest_for(name, image.repository, image.tag)
+            if digest is not None:
+                return spec.model_copy(update={"image": image.model_copy(update={"digest": digest})})
+        return spec
+
+    def _tailored(self, name: str) -> ServiceSpec:
         spec = CATALOG[name]
+        base = self.base_image(name)
+        if base != spec.image:
+            spec = spec.model_copy(update={"image": base})
         override = self.services.get(name)
         if override is None:
             return tailor(spec, self)
         update: dict[str, object] = {}
-        if override.image_tag or override.image_digest:
-            update["image"] = spec.image.model_copy(
-                update={
-                    "tag": override.image_tag or spec.image.tag,
-                    "digest": override.image_digest,
-                }
-            )
+        if override.image_digest and not override.image_tag:
+            update["image"] = spec.image.model_copy(update={"digest": override.image_digest})
         if override.memory:
             update["memory"] = override.memory
         if override.cpus:

@@ -235,6 +235,11 @@ class ServiceSpec(_Frozen):
     linuxserver_ids: bool = Field(default=False, description="Image reads PUID/PGID/UMASK from env.")
     run_as_site_user: bool = Field(default=False, description="Run the process as PUID:PGID (user:).")
     user: str | None = Field(default=None, description="Fixed user:group the image runs as.")
+    site_group: bool = Field(
+        default=False,
+        description="Also a member of the site group (PGID), to read the site's group-readable files (e.g. logs) "
+        "while running as the image's own user.",
+    )
     command: tuple[str, ...] | None = None
     healthcheck: HealthcheckSpec | None = None
     memory: MemorySize = "256m"
@@ -262,6 +267,11 @@ class ServiceSpec(_Frozen):
     databases: tuple[DatabaseSpec, ...] = ()
     backup_exclude: tuple[str, ...] = Field(default=(), description="Globs under the config dir to skip.")
     dashboard: DashboardTile | None = None
+    status_path: str = Field(
+        default="/",
+        pattern=r"^/[A-Za-z0-9._/-]*$",
+        description="Path on the app's port that answers a plain GET (Homepage's status dot asks it).",
+    )
     depends_on: tuple[str, ...] = ()
     part_of: str | None = Field(
         default=None,

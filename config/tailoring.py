@@ -34,6 +34,8 @@ DATA_TARGET = "/data"
 BOOKS_SOURCE = "media/books"
 
 PORT_FORWARD_SCRIPT = "/usr/local/bin/ms-qbittorrent-port.sh"
+VPN_INTERFACES = {"wireguard": "wg0", "openvpn": "tun0"}
+"""gluetun's tunnel interface by VPN type (its defaults at v3.40.0, set explicitly with VPN_INTERFACE)."""
 """Where MediaTier uploads scripts/media/qbittorrent-port.sh into gluetun."""
 
 QBITTORRENT_WEBUI_PORT = 8080
@@ -105,8 +107,12 @@ def _gluetun(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     if vpn.wireguard_addresses and vpn.type == "wireguard":
         env["WIREGUARD_ADDRESSES"] = ",".join(vpn.wireguard_addresses)
     if vpn.port_forwarding:
-        # gluetun runs this on every (re)connect with the port the provider handed out.
-        env["VPN_PORT_FORWARDING_UP_COMMAND"] = f"/bin/sh {PORT_FORWARD_SCRIPT} {{{{PORTS}}}} {{{{VPN_INTERFACE}}}}"
+        # gluetun runs this on every (re)connect with the port the provider handed out. The pinned v3.40.0
+        # substitutes {{PORTS}} only ({{VPN_INTERFACE}} arrives in v3.41.0), so the interface is named here
+        # and set to the same name.
+        interface = VPN_INTERFACES[vpn.type]
+        env["VPN_INTERFACE"] = interface
+        env["VPN_PORT_FORWARDING_UP_COMMAND"] = f"/bin/sh {PORT_FORWARD_SCRIPT} {{{{PORTS}}}} {interface}"
         if vpn.provider in ("private internet access", "protonvpn"):
             env["PORT_FORWARD_ONLY"] = "on"
     return {"env": env}

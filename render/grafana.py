@@ -15,6 +15,7 @@ from typing import Any
 from config.settings import Settings
 from config.spec import Tier
 from render.prometheus import PROBE_JOB
+from render.routes import admins_group
 
 PROVISIONING = "/etc/grafana/provisioning"
 DASHBOARD_DIR = f"{PROVISIONING}/dashboards/json"
@@ -133,7 +134,8 @@ def grafana_env(settings: Settings, oidc: bool) -> dict[str, str]:
                 "GF_AUTH_GENERIC_OAUTH_NAME_ATTRIBUTE_PATH": "name",
                 "GF_AUTH_GENERIC_OAUTH_GROUPS_ATTRIBUTE_PATH": "groups",
                 "GF_AUTH_GENERIC_OAUTH_ROLE_ATTRIBUTE_PATH": (
-                    f"contains(groups[*], '{settings.monitoring.grafana_admin_group}') && 'Admin' || 'Viewer'"
+                    f"contains(groups[*], '{settings.monitoring.grafana_admin_group or admins_group(settings)}') "
+                    "&& 'Admin' || 'Viewer'"
                 ),
                 "GF_AUTH_GENERIC_OAUTH_ALLOW_ASSIGN_GRAFANA_ADMIN": "true",
                 "GF_AUTH_OAUTH_AUTO_LOGIN": "true",

@@ -44,7 +44,8 @@ def _status_url(spec: ServiceSpec, settings: Settings) -> str | None:
     networks = settings.service(host).networks if spec.route_via else spec.networks
     if NetworkName.PROXY not in networks:
         return None
-    return f"http://{host}:{spec.port}"
+    path = "" if spec.status_path == "/" else spec.status_path
+    return f"http://{host}:{spec.port}{path}"
 
 
 def _tile(spec: ServiceSpec, settings: Settings) -> dict[str, Any]:

@@ -17,6 +17,7 @@ declare -A tools=(
   [jq]=jq
   [dockerd]=docker.io
   [busybox]=busybox-static
+  [docker-registry]=docker-registry
   [ip]=iproute2
   [unshare]=util-linux
 )

@@ -13,6 +13,22 @@ from config.stack import StackConfig, load_stack_file
 from offline.runner import ROOT, RunResult, run_program
 
 CONTAINER = "docker:index/container:Container"
+SCHEMA_LIST = ROOT / "scripts" / "schemas.tsv"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """No published schema, no test run: one message, not a failing test per schema."""
+    from tests.edge_support import SCHEMA_DIRS, schema_path
+
+    names = [line.split("\t", 1)[0] for line in SCHEMA_LIST.read_text().splitlines() if line and line[0] != "#"]
+    missing = [name for name in names if not schema_path(name).is_file()]
+    if missing:
+        pytest.exit(
+            f"missing published schemas {', '.join(missing)} (looked in {', '.join(map(str, SCHEMA_DIRS))}): "
+            "run `make setup-system` (downloads them at their pinned revision and checks their sha256), or put "
+            "them in ../shared/schemas or in the directory MEDIA_SERVER_SCHEMAS names",
+            returncode=1,
+        )
 
 
 def minimal_config(**overrides: Any) -> dict[str, Any]:

@@ -15,8 +15,14 @@ from offline.recorder import Recorded, Secret
 from offline.runner import ROOT, RunResult
 from tests.conftest import containers
 
-SCHEMAS = Path(os.environ.get("MEDIA_SERVER_SCHEMAS", ROOT.parent / "shared" / "schemas"))
-"""The published schemas (test data beside the repository; CI elsewhere points MEDIA_SERVER_SCHEMAS at a copy)."""
+SCHEMA_DIRS = (Path(os.environ.get("MEDIA_SERVER_SCHEMAS", ROOT.parent / "shared" / "schemas")), ROOT / ".schemas")
+"""Where the published schemas are: test data beside the repository (or MEDIA_SERVER_SCHEMAS), else the copies
+`make setup-system` downloaded and checked (scripts/fetch-schemas.sh, scripts/schemas.tsv)."""
+
+
+def schema_path(name: str) -> Path:
+    found = [d / name for d in SCHEMA_DIRS if (d / name).is_file()]
+    return found[0] if found else SCHEMA_DIRS[-1] / name
 
 
 def stack_settings(stack: str, **overrides: Any) -> Settings:
@@ -81,7 +87,7 @@ def upload_yaml(result: RunResult, service: str, path: str) -> Any:
 
 
 def schema(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SCHEMAS / name).read_text())
+    loaded: dict[str, Any] = json.loads(schema_path(name).read_text())
     return loaded
 
 

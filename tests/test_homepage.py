@@ -68,9 +68,9 @@ def test_a_disabled_app_has_no_tile(run_site: Callable[..., RunResult]) -> None:
 
 def test_the_container_serves_the_rendered_files_and_no_secret(prod: RunResult) -> None:
     homepage = containers(prod)["homepage"]
-    # Read-only root: its files are written on the host, and nothing in them is secret.
-    assert "uploads" not in homepage.inputs and homepage.host_files is not None
-    assert not isinstance(homepage.host_files, Secret) and not isinstance(homepage.inputs["envs"], Secret)
+    # Writable root (Next writes .next/server on revalidation): its files are uploads, and nothing in them is secret.
+    assert homepage.inputs["readOnly"] is False and homepage.host_files is None
+    assert not isinstance(homepage.inputs["uploads"], Secret) and not isinstance(homepage.inputs["envs"], Secret)
     assert uploads_of(homepage) == render_files(prod_settings())
     secrets = {
         value
@@ -89,4 +89,5 @@ def test_the_container_serves_the_rendered_files_and_no_secret(prod: RunResult) 
 def test_homepage_answers_at_the_apex_and_its_subdomain(prod: RunResult) -> None:
     env = env_of(containers(prod)["homepage"])
     assert env["HOMEPAGE_ALLOWED_HOSTS"] == "media.example.org,home.media.example.org"
-    assert containers(prod)["homepage"].inputs["readOnly"] is True
+    # Next writes /app/.next/server when the index is revalidated (config.image_facts): no read-only root.
+    assert containers(prod)["homepage"].inputs["readOnly"] is False

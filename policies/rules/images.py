@@ -7,7 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .common import ADVISORY, CONTAINER, MANDATORY, REMOTE_IMAGE, Report, Resource, resource_rule, text
+import pulumi
+
+from .common import (
+    ADVISORY,
+    CONTAINER,
+    MANDATORY,
+    PROJECT,
+    REMOTE_IMAGE,
+    Report,
+    Resource,
+    get_path,
+    resource_rule,
+    text,
+)
 
 MOVING_TAGS = frozenset({"latest", "stable", "edge", "nightly", "develop", "dev", "main", "master", "rolling"})
 _IMAGE_ID = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -40,6 +53,15 @@ def _reference(res: Resource) -> tuple[str, str]:
     return text(res.props.get("image")), res.service
 
 
+def digests_required() -> bool:
+    """Stack setting `media-server:policy.requireDigests` (the engine gives packs the stack's config)."""
+    try:
+        doc = pulumi.Config(PROJECT).get_object("policy")
+    except Exception:  # an unreadable setting requires nothing more
+        return False
+    return get_path(doc, "requireDigests") is True
+
+
 def _pinned(res: Resource, config: Mapping[str, Any], report: Report) -> None:
     reference, who = _reference(res)
     image = parse_image(reference)
@@ -49,6 +71,13 @@ def _pinned(res: Resource, config: Mapping[str, Any], report: Report) -> None:
         report(f"{who} uses {reference!r} without a tag (that is latest); fix: pin an exact version tag")
     elif image.tag.lower() in MOVING_TAGS:
         report(f"{who} uses the moving tag {image.tag!r} ({reference}); fix: pin an exact version tag")
+    elif res.type == REMOTE_IMAGE and digests_required() and not res.props.get("build"):
+        # The container runs the image's repo digest; the pull is what a re-pushed tag would change. An image
+        # built on the host (its Dockerfile pins the base) is run by its image ID and pulled from nowhere.
+        report(
+            f"{who} pulls {reference!r} by tag only and the stack sets policy.requireDigests; fix: `make pin` "
+            "(or `make upgrade APP=<app>`) to pin it by digest"
+        )
 
 
 ms_014_tag = resource_rule(
@@ -64,9 +93,10 @@ ms_014_tag = resource_rule(
 def _by_digest(res: Resource, config: Mapping[str, Any], report: Report) -> None:
     reference, who = _reference(res)
     image = parse_image(reference)
-    unpinned = image.tag is None or image.tag.lower() in MOVING_TAGS  # MS-014's mandatory part reports those
+    # MS-014's mandatory part reports those (and every tag-only pull under policy.requireDigests)
+    unpinned = image.tag is None or image.tag.lower() in MOVING_TAGS or digests_required()
     if not image.digest and not unpinned:
-        report(f"{who} pulls {reference!r} by tag only; fix: pin its sha256 digest (services.<name>.imageDigest)")
+        report(f"{who} pulls {reference!r} by tag only; fix: `make pin` pins every image by digest")
 
 
 ms_014_digest = resource_rule(
@@ -75,5 +105,5 @@ ms_014_digest = resource_rule(
     ADVISORY,
     (REMOTE_IMAGE, CONTAINER),
     _by_digest,
-    "Set the image digest in the catalog entry or services.<name>.imageDigest.",
+    "Run `make pin` (config/images.lock.json), or set services.<name>.imageDigest.",
 )

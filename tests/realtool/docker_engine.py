@@ -229,6 +229,8 @@ def create_spec(
         for net in advanced:
             if net["name"] == mode:
                 endpoints[mode] = {"Aliases": net.get("aliases") or []}
+                if net.get("ipv4Address"):  # a fixed address (Traefik's on the proxy network)
+                    endpoints[mode]["IPAMConfig"] = {"IPv4Address": net["ipv4Address"]}
             else:
                 extra.append((net["name"], net.get("aliases") or []))
     check = inputs.get("healthcheck")

@@ -10,6 +10,7 @@ Only the image and command are replaced (no registry is reachable: a static busy
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from components.files import WRITE_SCRIPT
 from components.host import PREPARE_SCRIPT
+from config.ingress import ingress_address
 from config.layout import directory_tree, render_manifest
 from config.stack import load_stack_file
 from offline.runner import ROOT, RunResult, run_program
@@ -62,7 +64,15 @@ def _networks(engine: Engine, result: RunResult) -> dict[str, str]:
                 "Name": inputs["name"],
                 "Driver": inputs["driver"],
                 "Internal": bool(inputs.get("internal")),
-                "IPAM": {"Config": [{"Subnet": ipam["subnet"], "Gateway": ipam["gateway"]}]},
+                "IPAM": {
+                    "Config": [
+                        {
+                            "Subnet": ipam["subnet"],
+                            "Gateway": ipam["gateway"],
+                            **({"IPRange": ipam["ipRange"]} if ipam.get("ipRange") else {}),
+                        }
+                    ]
+                },
                 "Labels": {item["label"]: item["value"] for item in inputs.get("labels") or []},
             },
         )
@@ -196,6 +206,27 @@ def test_data_network_is_internal_and_aliases_resolve_names(deployed: Deployed) 
     postgres = engine.call("GET", f"/containers/{deployed.ids['postgres']}/json")
     assert set(postgres["NetworkSettings"]["Networks"]) == {"ms-prod-data"}
     assert "postgres" in postgres["NetworkSettings"]["Networks"]["ms-prod-data"]["Aliases"]
+
+
+def test_traefik_holds_its_fixed_address_and_nobody_else_can_get_it(deployed: Deployed) -> None:
+    """Navidrome trusts Remote-User from Traefik's address alone: the engine must give Traefik exactly that address
+    and hand every other container on the proxy network one from the dynamic pool, which excludes it."""
+    engine = deployed.engine
+    settings = stack_settings("prod")
+    proxy = engine.call("GET", "/networks/ms-prod-proxy")
+    (ipam,) = proxy["IPAM"]["Config"]
+    pool = ipaddress.IPv4Network(ipam["IPRange"])
+    address = ingress_address(settings)
+    assert ipaddress.IPv4Address(address) not in pool
+    members = {
+        name: info["NetworkSettings"]["Networks"]["ms-prod-proxy"]["IPAddress"]
+        for name, cid in deployed.ids.items()
+        if "ms-prod-proxy" in (info := engine.call("GET", f"/containers/{cid}/json"))["NetworkSettings"]["Networks"]
+    }
+    assert members.pop("traefik") == address
+    assert len(members) > 10 and all(ipaddress.IPv4Address(ip) in pool for ip in members.values()), members
+    navidrome = engine.call("GET", f"/containers/{deployed.ids['navidrome']}/json")["Config"]["Env"]
+    assert f"ND_REVERSEPROXYWHITELIST={address}/32" in navidrome
 
 
 def test_download_client_lives_in_the_vpn_namespace(deployed: Deployed) -> None:

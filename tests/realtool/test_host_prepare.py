@@ -17,6 +17,7 @@ from config.layout import directory_tree, render_manifest
 from config.stack import parse_settings
 from render.host_files import HostFile, encode, manifests, render_archive
 from tests.conftest import minimal_config
+from tests.edge_support import stack_settings
 from tests.realtool.sshd import ssh_server
 
 pytestmark = pytest.mark.realtool
@@ -67,6 +68,29 @@ def test_prepare_over_ssh_is_idempotent(tmp_path: Path) -> None:
     # The runner (root without DAC_OVERRIDE) writes here; node-exporter (nobody) reads the metrics.
     assert tree_after_first["srv/backups/restic"] == (0, 0, "0o700")
     assert tree_after_first["srv/backups/metrics"] == (0, 0, "0o755")
+
+
+def test_prepare_gives_each_mount_to_the_user_its_image_writes_as(tmp_path: Path) -> None:
+    """Ownership follows the image (config.image_facts): CrowdSec and Jellystat run as root with every capability
+    dropped, so their directories are root's; the site user keeps what it writes; nothing is a blanket 1000:1000."""
+    if os.geteuid() != 0:
+        pytest.fail("this test chowns files: it must run as root (CI does)")
+    settings = stack_settings("prod")
+    scratch = tmp_path / "root"
+    run = ["bash", str(PREPARE_SCRIPT), "--root", str(scratch)]
+    manifest = render_manifest(directory_tree(settings))
+    done = subprocess.run(run, input=manifest, text=True, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    tree = _tree(scratch)
+    assert tree["opt/mediaserver/jellystat/backup-data"] == (0, 0, "0o750")
+    assert tree["opt/mediaserver/crowdsec/config"] == (0, 0, "0o750")
+    assert tree["opt/mediaserver/crowdsec/data"] == (0, 0, "0o750")
+    assert tree["opt/mediaserver/wireguard"] == (0, 0, "0o750")
+    # Blackbox runs as the site user now (its image would be root): its config is the site user's.
+    assert tree["opt/mediaserver/blackbox-exporter/config"] == (1000, 1000, "0o750")
+    assert tree["opt/mediaserver/prometheus/config"] == (1000, 1000, "0o750")
+    # Traefik writes the access log (site user); CrowdSec reads it through the site group.
+    assert tree["var/cache/mediaserver/logs/traefik"] == (1000, 1000, "0o750")
 
 
 def test_prepare_repairs_drifted_mode_and_owner(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ web API, and the localhost-auth init against qBittorrent.conf files."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import threading
@@ -13,6 +14,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+
+from config.tailoring import PORT_FORWARD_SCRIPT
+from offline.runner import RunResult
+from tests.conftest import containers
+from tests.test_media import env_of
 
 pytestmark = pytest.mark.realtool
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,3 +166,24 @@ def test_localhost_auth_waits_for_qbittorrent_to_write_its_config(tmp_path: Path
     done = _auth(tmp_path / "missing.conf")
     assert done.returncode == 0 and "no " in done.stderr
     assert not (tmp_path / "missing.conf").exists()
+
+
+def _gluetun_v3_40_0(template: str, ports: list[int]) -> list[str]:
+    """The argv gluetun v3.40.0 runs for VPN_PORT_FORWARDING_UP_COMMAND
+    (internal/portforward/service/command.go: ReplaceAll "{{PORTS}}" with the comma-joined ports, nothing else,
+    then command.Split, a shell-like split)."""
+    return shlex.split(template.replace("{{PORTS}}", ",".join(str(p) for p in ports)))
+
+
+@pytest.mark.parametrize("stand_in", [0], indirect=True)
+def test_the_hook_takes_the_exact_arguments_the_pinned_gluetun_passes(stand_in: StandIn, prod: RunResult) -> None:
+    """{{VPN_INTERFACE}} is substituted only from v3.41.0: at v3.40.0 the literal reached the script (exit 64)."""
+    gluetun = containers(prod)["gluetun"]
+    env = env_of(gluetun)
+    argv = _gluetun_v3_40_0(env["VPN_PORT_FORWARDING_UP_COMMAND"], [51413, 51414])
+    assert argv[:2] == ["/bin/sh", PORT_FORWARD_SCRIPT]
+    done = _port_hook(stand_in, *argv[2:])
+    assert done.returncode == 0, done.stderr
+    (json_body,) = stand_in.bodies[-1]["json"]
+    assert f'"current_network_interface":"{env["VPN_INTERFACE"]}"' in json_body
+    assert env["VPN_INTERFACE"] == "wg0"  # the prod stack's VPN is WireGuard

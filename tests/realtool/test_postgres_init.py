@@ -242,6 +242,19 @@ def _stub_entrypoint(cluster: Cluster) -> Path:
     return stub_dir
 
 
+def _reachable_scripts(cluster: Cluster) -> Path:
+    """The scripts the server user runs, copied where it can read them: a clone may sit in a directory other
+    users cannot traverse (a 0700 home, as on Debian 12), which the container never has to."""
+    scripts = cluster.base / "scripts"
+    if not scripts.exists():
+        scripts.mkdir()
+        for script in (ENTRYPOINT, INIT):
+            shutil.copyfile(script, scripts / script.name)
+            (scripts / script.name).chmod(0o644)
+        os.chown(scripts, cluster.uid, cluster.gid)
+    return scripts
+
+
 def _run_entrypoint(cluster: Cluster, init: dict[str, str]) -> subprocess.Popen[str]:
     stub_dir = _stub_entrypoint(cluster) if not (cluster.base / "stub").exists() else cluster.base / "stub"
     env = cluster.env(
@@ -252,7 +265,7 @@ def _run_entrypoint(cluster: Cluster, init: dict[str, str]) -> subprocess.Popen[
         **init,
     )
     return subprocess.Popen(
-        ["bash", str(ENTRYPOINT), "postgres"],
+        ["bash", str(_reachable_scripts(cluster) / ENTRYPOINT.name), "postgres"],
         env=env,
         user=cluster.uid,
         group=cluster.gid,

@@ -100,9 +100,14 @@ def composed(kind: type[Layer]) -> Layer | None:
 # ---------------------------------------------------------------- exports (secrets only as secrets)
 pulumi.export("dockerHost", host.docker_host)
 pulumi.export("networks", networks.names)
+routed = settings.is_enabled("traefik")  # without Traefik nothing answers at an app's URL
 pulumi.export(
     "urls",
-    {spec.name: settings.url(spec) for spec in settings.enabled_services() if spec.name in peers and spec.subdomain},
+    {
+        spec.name: settings.url(spec)
+        for spec in settings.enabled_services()
+        if routed and spec.name in peers and spec.subdomain
+    },
 )
 pulumi.export(
     "generatedSecrets",

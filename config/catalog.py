@@ -70,6 +70,21 @@ reach the site user's 0750 directories, switch to the app user (s6-setuidgid), a
 (s6-supervise runs as root; without KILL its SIGTERM to the PUID process fails and `docker stop` ends in
 SIGKILL, an unclean SQLite shutdown). config.image_facts.LSIO_ENTRYPOINT says each with its source."""
 
+ENV_IS_GENERATED = (
+    "its configuration is generated and checked by the policy gate, and it reads its environment over that "
+    "configuration; change the setting that drives it"
+)
+ENV_IS_DATABASE = (
+    "its environment decides who may connect (POSTGRES_INITDB_ARGS=--auth=trust) and is generated with its "
+    "passwords; change the data settings instead"
+)
+ENV_IS_BOUNDARY_SOCKET = (
+    "its environment is the Docker API allowlist (POST=1 or EXEC=1 would hand cAdvisor and Alloy root on the host)"
+)
+ENV_IS_BOUNDARY_VPN = "its environment is the VPN tunnel and kill switch; change media.vpn instead"
+ENV_IS_BACKUP = "its environment names the repositories and their credentials; change the backup settings instead"
+
+
 POSTGRES_SCRIPTS = "/opt/media-server"
 """Where DataTier uploads the PostgreSQL entrypoint and init script (a config mount: the root fs is read-only)."""
 
@@ -112,6 +127,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- edge
     ServiceSpec(
         name="traefik",
+        env_locked=ENV_IS_GENERATED,
         display_name="Traefik",
         tier=Tier.EDGE,
         image=_img("traefik:v3.7.15"),
@@ -133,9 +149,12 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         published=(PublishedPort(internal=80, external=80), PublishedPort(internal=443, external=443)),
         metrics=MetricsSpec(port=8082),
         dashboard=DashboardTile(group="Administration", icon="traefik.png", description="Reverse proxy"),
+        # Every router forward-auths to the bouncer, and every SSO router to Authelia (render/traefik.py).
+        depends_on=("crowdsec-bouncer", "authelia"),
     ),
     ServiceSpec(
         name="crowdsec",
+        env_locked=ENV_IS_GENERATED,
         display_name="CrowdSec",
         tier=Tier.EDGE,
         image=_img("crowdsecurity/crowdsec:v1.7.3"),
@@ -158,6 +177,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="crowdsec-bouncer",
+        env_locked=ENV_IS_GENERATED,
         display_name="CrowdSec bouncer",
         tier=Tier.EDGE,
         image=_img("fbonalair/traefik-crowdsec-bouncer:0.5.0"),
@@ -172,6 +192,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="cloudflared",
+        env_locked=ENV_IS_GENERATED,
         display_name="Cloudflare Tunnel",
         tier=Tier.EDGE,
         image=_img("cloudflare/cloudflared:2025.11.1"),
@@ -186,6 +207,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="wireguard",
+        env_locked=ENV_IS_GENERATED,
         display_name="WireGuard",
         own_auth=True,
         tier=Tier.EDGE,
@@ -211,6 +233,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="wireguard-peers",
+        env_locked=ENV_IS_GENERATED,
         display_name="WireGuard peer provisioning",
         tier=Tier.EDGE,
         image=_img("python:3.13.9-alpine3.22"),
@@ -228,6 +251,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- auth
     ServiceSpec(
         name="authelia",
+        env_locked=ENV_IS_GENERATED,
         display_name="Authelia",
         own_auth=True,
         tier=Tier.AUTH,
@@ -249,6 +273,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="lldap",
+        env_locked=ENV_IS_GENERATED,
         display_name="LLDAP",
         own_auth=True,
         tier=Tier.AUTH,
@@ -270,6 +295,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     # ---------------------------------------------------------------- data
     ServiceSpec(
         name="postgres",
+        env_locked=ENV_IS_DATABASE,
         display_name="PostgreSQL",
         tier=Tier.DATA,
         image=_img("postgres:17.6-bookworm"),
@@ -287,6 +313,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="redis",
+        env_locked=ENV_IS_DATABASE,
         display_name="Redis",
         tier=Tier.DATA,
         image=_img("redis:8.2.2-bookworm"),
@@ -491,6 +518,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="immich-postgres",
+        env_locked=ENV_IS_DATABASE,
         display_name="Immich PostgreSQL",
         tier=Tier.MEDIA,
         image=_img("ghcr.io/immich-app/postgres:14-vectorchord0.4.3-pgvectors0.2.0"),
@@ -508,6 +536,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="immich-redis",
+        env_locked=ENV_IS_DATABASE,
         display_name="Immich Valkey",
         tier=Tier.MEDIA,
         image=_img("valkey/valkey:8.1.4-bookworm"),
@@ -583,6 +612,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),), moves_files=False),
     ServiceSpec(
         name="gluetun",
+        env_locked=ENV_IS_BOUNDARY_VPN,
         display_name="Gluetun VPN",
         tier=Tier.MEDIA,
         image=_img("qmcgaw/gluetun:v3.40.0"),
@@ -697,6 +727,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="sqlite", name="data/grafana.db"),),
         backup_exclude=("data/png/**", "data/csv/**"),
         dashboard=DashboardTile(group="Monitoring", icon="grafana.png", description="Dashboards"),
+        depends_on=("prometheus",),  # its default datasource (render/grafana.py)
     ),
     ServiceSpec(
         name="loki",
@@ -795,6 +826,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="socket-proxy",
+        env_locked=ENV_IS_BOUNDARY_SOCKET,
         display_name="Docker socket proxy",
         tier=Tier.MONITORING,
         # The one container that sees the Docker socket: read-only, GET/HEAD only (POST=0), and only the
@@ -893,6 +925,7 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         # on the Docker host from a pinned Alpine release. Sources are read-only; it writes only the
         # repositories, metrics and its staging area.
         name="backup",
+        env_locked=ENV_IS_BACKUP,
         display_name="Backup runner",
         tier=Tier.BACKUP,
         image=ImageRef(repository="media-server/backup-runner", tag="1.0.0", build="images/backup-runner"),

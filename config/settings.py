@@ -12,16 +12,29 @@ import ipaddress
 import itertools
 import re
 from enum import StrEnum
-from typing import Annotated, Literal, cast
+from typing import Annotated, ClassVar, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel, to_snake
 
 from config.catalog import CATALOG
 from config.data.cloudflare_plans import PLANS
 from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
+from config.env_overrides import env_problems
+from config.host_paths import system_path_problem
 from config.lock import ImageLock, read_lock
-from config.problems import ProblemSpec, raise_problems
+from config.problems import NAMESPACE, ProblemSpec, holds_model, raise_problems
+from config.ranges import overlap_problems
 from config.spec import ImageRef, NetworkName, ServiceSpec, Tier, bypass_spec_problem
 from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
@@ -42,6 +55,7 @@ from config.types import (
     Subdomain,
     TimeZone,
     Umask,
+    control_character,
     duration_seconds,
 )
 
@@ -60,9 +74,29 @@ class Section(BaseModel):
         extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
     )
 
+    one_line_exempt: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose own validator refuses control characters with a more precise message, at the item's key."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: object, info: ValidationInfo) -> object:
+        # Every string in a stack file is hostile: "photos\n" must not pass a check that `$` would let through,
+        # nor "1000\n" an int field, nor a validator that splits on whitespace. So before any of them.
+        if info.field_name is None or info.field_name in cls.one_line_exempt:
+            return value
+        # A nested section's raw mapping is checked by that section, field by field, at each field's own key.
+        if holds_model(cls.model_fields[info.field_name].annotation):
+            return value
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control character ({found}); expected plain text on one line")
+        return value
+
 
 class HostSettings(Section):
     """How the program reaches the Docker host."""
+
+    one_line_exempt = frozenset({"address", "user", "host_key", "ssh_options", "docker_socket"})  # config/ssh.py
 
     mode: Literal["ssh", "local"] = Field(
         default="ssh", description="ssh: Docker over ssh://user@address:port; local: this machine's Docker socket."
@@ -128,7 +162,7 @@ class HostSettings(Section):
 
 
 class PathSettings(Section):
-    """Directory roots on the Docker host."""
+    """Directory roots on the Docker host: separate trees of the site's own, never a system tree (/etc, /home, ...)."""
 
     config_root: AbsPath = Field(default="/opt/mediaserver", description="Per-app configuration and state.")
     data_root: AbsPath = Field(
@@ -155,12 +189,15 @@ class PathSettings(Section):
             "cacheRoot": self.cache_root,
             "backupRoot": self.backup_root,
         }
+        if self.transcode_path is not None:
+            roots["transcodePath"] = self.transcode_path
         problems: list[ProblemSpec] = []
+        for key, path in roots.items():
+            if (why := system_path_problem(path)) is not None:
+                problems.append(((key,), path, why))
         for (key_a, a), (key_b, b) in itertools.combinations(roots.items(), 2):
             if a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/"):
                 problems.append(((key_b,), b, f"overlaps {key_a} ({a}); expected separate directory trees"))
-        if self.data_root == "/":
-            problems.append((("dataRoot",), "/", "the filesystem root cannot be the data root"))
         raise_problems("paths", problems)
         return self
 
@@ -214,6 +251,8 @@ class TierSettings(Section):
 class ServiceOverride(Section):
     """Per-service changes to the catalog entry."""
 
+    one_line_exempt = frozenset({"bypass_paths"})  # each path is refused at its index (config/pathregex.py)
+
     enabled: bool | None = Field(default=None, description="Turn the app on or off (default: catalog default).")
     image_tag: ImageTag | None = Field(default=None, description="Exact image tag to use instead of the catalog's.")
     image_digest: Digest | None = Field(default=None, description="sha256 digest to pin the tag to.")
@@ -221,21 +260,16 @@ class ServiceOverride(Section):
     cpus: float | None = Field(default=None, gt=0, le=64, description="CPU limit in cores.")
     subdomain: Subdomain | None = Field(default=None, description="Route the app at another subdomain.")
     env: dict[str, str] = Field(
-        default_factory=dict, description="Extra environment (never secrets: use secret config)."
+        default_factory=dict,
+        description="Extra environment (never secrets: use secret config). Names the program sets, "
+        "security-relevant names (PUID/PGID, AUTHELIA_*, *AUTH*, *INSECURE*, proxy trust lists, secrets, ...) and "
+        "apps whose environment is generated or a security boundary are refused (config/env_overrides.py).",
     )
     bypass_paths: list[BypassPath] | None = Field(
         default=None,
         description="Replace the catalog's SSO bypass path regexes (URL path, RE2), e.g. [] to send every request "
         "through Authelia.",
     )
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not name or "=" in name or any(c.isspace() for c in name):
-                raise ValueError(f"environment name {name!r} is not valid; expected NAME without '=' or spaces")
-        return env
 
 
 class GpuKind(StrEnum):
@@ -492,6 +526,50 @@ class WireguardSettings(Section):
             raise ValueError("peer names must be unique")
         return peers
 
+    @field_validator("dns")
+    @classmethod
+    def _dns_addresses(cls, servers: list[str]) -> list[str]:
+        for server in servers:
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise ValueError(f"{server!r} is not an IP address; expected resolvers such as 1.1.1.1") from None
+        return servers
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _allowed_networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not a network; expected CIDRs such as 0.0.0.0/0 or 10.10.0.0/24"
+                ) from None
+        return networks
+
+    @model_validator(mode="after")
+    def _peers_fit(self) -> WireguardSettings:
+        # wg-easy takes the range's first host address for the server; each peer gets one of the rest.
+        room = ipaddress.IPv4Network(self.client_cidr).num_addresses - 3
+        if len(self.peers) > room:
+            raise_problems(
+                "wireguard",
+                [
+                    (
+                        ("peers",),
+                        f"{len(self.peers)} peers",
+                        f"clientCidr {self.client_cidr} has addresses for {room} peers besides the server; expected "
+                        "fewer peers or a larger range",
+                    )
+                ],
+            )
+        return self
+
+
+HSTS_PRELOAD_MIN_SECONDS = 31536000
+"""hstspreload.org's submission requirement: max-age of at least one year (with includeSubDomains and preload)."""
+
 
 class EdgeSettings(Section):
     """Traefik, Authelia and WireGuard: TLS, headers, single sign-on, VPN."""
@@ -500,21 +578,38 @@ class EdgeSettings(Section):
     hsts_preload: bool = Field(
         default=False, description="Send HSTS with preload (only once the domain is submitted to the preload list)."
     )
-    hsts_seconds: int = Field(default=31536000, ge=0, description="HSTS max-age in seconds.")
+    hsts_seconds: int = Field(default=31536000, ge=0, le=2**31 - 1, description="HSTS max-age in seconds.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authelia.")
     wireguard: WireguardSettings = Field(default_factory=WireguardSettings, description="WireGuard.")
+
+    @model_validator(mode="after")
+    def _preload_needs_a_year(self) -> EdgeSettings:
+        if self.hsts_preload and self.hsts_seconds < HSTS_PRELOAD_MIN_SECONDS:
+            raise_problems(
+                "edge",
+                [
+                    (
+                        ("hstsSeconds",),
+                        self.hsts_seconds,
+                        f"hstsPreload is on, and the preload list requires a max-age of at least "
+                        f"{HSTS_PRELOAD_MIN_SECONDS} (one year); expected hstsSeconds >= {HSTS_PRELOAD_MIN_SECONDS} "
+                        "or hstsPreload false",
+                    )
+                ],
+            )
+        return self
 
 
 BACKUP_SETS: tuple[str, ...] = ("databases", "config", "metadata", "originals", "media")
 """Backup sets, each its own restic repository: dumps hourly, config/metadata/originals daily, media weekly."""
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
-_SUBSET = re.compile(r"^(?:(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<n>[0-9]+)/(?P<m>[0-9]+)|[0-9]+[KMGT])$")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,-]+")
+_SUBSET = re.compile(r"(?:(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<n>[0-9]+)/(?P<m>[0-9]+)|[0-9]+[KMGT])")
 
 
 def _cron(value: str) -> str:
     fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
         raise ValueError(
             "not a cron schedule; expected five fields (minute hour day-of-month month day-of-week) "
             "such as '0 * * * *' (hourly) or '15 3 * * *' (daily at 03:15)"
@@ -523,7 +618,7 @@ def _cron(value: str) -> str:
 
 
 def _subset(value: str) -> str:
-    match = _SUBSET.match(value)
+    match = _SUBSET.fullmatch(value)
     bad = match is None
     if match and match["pct"] is not None:
         bad = not 0 < float(match["pct"]) <= 100
@@ -616,10 +711,10 @@ class BackupSetsSettings(Section):
         return value
 
 
-_REPO_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$")
-_REMOTE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_. -]*$")
-_REPO_PATH = re.compile(r"^/?[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*$")
+_REPO_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,62}")
+_REMOTE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. -]*")
+_REPO_PATH = re.compile(r"/?[A-Za-z0-9._@+-]+(?:/[A-Za-z0-9._@+-]+)*")
 
 OFFSITE_SECRETS: dict[str, tuple[str, ...]] = {
     "s3": ("backupS3AccessKeyId", "backupS3SecretAccessKey"),
@@ -657,11 +752,11 @@ class OffsiteRepository(Section):
     @model_validator(mode="after")
     def _fields_for_kind(self) -> OffsiteRepository:
         problems: list[ProblemSpec] = []
-        if not _REPO_NAME.match(self.name) or self.name == "local":
+        if not _REPO_NAME.fullmatch(self.name) or self.name == "local":
             problems.append(
                 (("name",), self.name, "expected lowercase letters, digits and hyphens (not 'local', which is taken)")
             )
-        if not _REPO_PATH.match(self.path) or ".." in self.path.split("/"):
+        if not _REPO_PATH.fullmatch(self.path) or ".." in self.path.split("/"):
             problems.append((("path",), self.path, "expected a plain path such as media-server or /srv/restic"))
         required = {
             "s3": ("endpoint", "bucket"),
@@ -672,17 +767,17 @@ class OffsiteRepository(Section):
         for key in required[self.kind]:
             if getattr(self, to_snake(key)) in (None, ""):
                 problems.append(((key,), None, f"a {self.kind} repository needs {key}"))
-        if self.endpoint is not None and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$", self.endpoint):
+        if self.endpoint is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", self.endpoint):
             problems.append((("endpoint",), self.endpoint, "expected a URL such as https://s3.example.com"))
-        if self.bucket is not None and not _BUCKET.match(self.bucket):
+        if self.bucket is not None and not _BUCKET.fullmatch(self.bucket):
             problems.append((("bucket",), self.bucket, "expected a bucket name (letters, digits, . _ -)"))
-        if self.remote is not None and not _REMOTE.match(self.remote):
+        if self.remote is not None and not _REMOTE.fullmatch(self.remote):
             problems.append((("remote",), self.remote, "expected an rclone remote name such as b2crypt"))
-        if self.host is not None and not re.match(r"^[A-Za-z0-9.:-]+$", self.host):
+        if self.host is not None and not re.fullmatch(r"[A-Za-z0-9.:-]+", self.host):
             problems.append((("host",), self.host, "expected a host name or IP address"))
-        if self.user is not None and not re.match(r"^[a-z_][a-z0-9_.-]{0,31}$", self.user):
+        if self.user is not None and not re.fullmatch(r"[a-z_][a-z0-9_.-]{0,31}", self.user):
             problems.append((("user",), self.user, "expected a POSIX user name"))
-        if self.host_key is not None and not re.match(r"^(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+$", self.host_key):
+        if self.host_key is not None and not re.fullmatch(r"(ssh|ecdsa)-[a-z0-9-]+ [A-Za-z0-9+/=]+", self.host_key):
             problems.append((("hostKey",), self.host_key, "expected a public key line such as ssh-ed25519 AAAA..."))
         if not self.sets:
             problems.append((("sets",), [], "copies no set; expected at least one of " + ", ".join(BACKUP_SETS)))
@@ -1082,6 +1177,9 @@ class DataSettings(Section):
     )
 
 
+ACK_PLACEHOLDER = "<why the site accepts the CDN terms for this app, 20+ characters>"
+
+
 class PolicySettings(Section):
     """What the site accepts that the policy pack would otherwise refuse, each with its reason."""
 
@@ -1164,10 +1262,21 @@ class Settings(Section):
                 )
             else:
                 seen[spec.subdomain] = spec.name
+        if self.cloudflare.enabled and not self.tiers.edge:
+            problems.append(
+                (
+                    ("tiers", "edge"),
+                    False,
+                    "cloudflare.enabled is true, but Cloudflare fronts the edge tier (Traefik, Authelia), which is "
+                    "off: its records would point at nothing; expected tiers.edge true or cloudflare.enabled false",
+                )
+            )
         zone = self.cloudflare.zone
         if self.cloudflare.enabled and zone and not (self.domain == zone or self.domain.endswith("." + zone)):
             problems.append((("cloudflare", "zone"), zone, f"the domain {self.domain} is not inside this zone"))
         problems.extend(self._edge_problems())
+        problems.extend(env_problems(self))
+        problems.extend(overlap_problems(self))
         problems.extend(self._bypass_problems())
         raise_problems("Settings", problems)
         return self
@@ -1201,22 +1310,37 @@ class Settings(Section):
                 if spec.routed and spec.streams_media and self.cloudflare_proxied(spec)
             )
             problems.extend(self._certificate_problems())
-            why = "tunnel mode proxies every app" if cloudflare.mode == "tunnel" else "cloudflare.proxied"
-            for name in streaming:
-                if name not in self.policy.acknowledge_proxied_media:
-                    problems.append(
-                        (
-                            ("policy", "acknowledgeProxiedMedia", name),
-                            None,
-                            f"{name} streams media and would be proxied ({why}); read Cloudflare's terms on serving "
-                            "video (README) and give the reason the site accepts it here, or keep it DNS-only",
-                        )
-                    )
+            acks = self.policy.acknowledge_proxied_media
+            missing = [name for name in streaming if name not in acks]
+            for name in missing:
+                problems.append(
+                    (("policy", "acknowledgeProxiedMedia", name), None, self._proxied_media_message(name, missing))
+                )
         if self.is_enabled("wireguard") and not (self.edge.wireguard.endpoint or cloudflare.public_address):
             problems.append(
                 (("edge", "wireguard", "endpoint"), None, "WireGuard is enabled; expected the address clients dial")
             )
         return problems
+
+    def _proxied_media_message(self, name: str, missing: list[str]) -> str:
+        """What to do about a proxied streaming app, with the exact stack-file line that acknowledges every one."""
+        wanted = {**self.policy.acknowledge_proxied_media, **dict.fromkeys(missing, ACK_PLACEHOLDER)}
+        line = (
+            f"{NAMESPACE}:policy: "
+            + yaml.safe_dump(
+                {"acknowledgeProxiedMedia": wanted}, default_flow_style=True, width=10_000, sort_keys=True
+            ).strip()
+        )
+        terms = "read Cloudflare's terms on serving video (README)"
+        if self.cloudflare.mode == "tunnel":
+            return (
+                f"{name} streams media, and tunnel mode carries every app through Cloudflare (no record can be "
+                f"DNS-only); {terms}, then give the reason the site accepts them under config:, e.g. {line}"
+            )
+        return (
+            f"{name} streams media and would be proxied (cloudflare.proxied); {terms}, then keep it DNS-only "
+            f"(cloudflare.proxied.{name}: false) or give the reason the site accepts them under config:, e.g. {line}"
+        )
 
     def _bypass_problems(self) -> list[ProblemSpec]:
         """Bypass paths only for apps with a login of their own, and never over a page of the app's UI."""

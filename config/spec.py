@@ -232,6 +232,11 @@ class ServiceSpec(_Frozen):
     networks: tuple[NetworkName, ...]
     mounts: tuple[MountSpec, ...] = ()
     env: dict[str, str] = Field(default_factory=dict)
+    env_locked: str | None = Field(
+        default=None,
+        description="Why the app takes no services.<name>.env overrides at all (its environment is generated or is "
+        "its security boundary); None: overrides allowed, except security-relevant names.",
+    )
     linuxserver_ids: bool = Field(default=False, description="Image reads PUID/PGID/UMASK from env.")
     run_as_site_user: bool = Field(default=False, description="Run the process as PUID:PGID (user:).")
     user: str | None = Field(default=None, description="Fixed user:group the image runs as.")

@@ -7,6 +7,7 @@ and never enter the settings model.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from config.problems import NAMESPACE, Problem, SettingsError, problems_from
 from config.settings import Settings
+from config.stack_yaml import StackFileError, load_yaml_file, mapping_items, mark, value_node
 
 SECRET_KEYS: dict[str, str] = {
     "sshPrivateKey": "Private key for Docker over SSH and host preparation (host.auth = key).",
@@ -76,7 +78,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(dict(raw))
     except ValidationError as exc:
-        raise SettingsError(problems_from(exc)) from None
+        raise SettingsError(problems_from(exc, Settings, top_level_extra=list(SECRET_KEYS))) from None
 
 
 def _config_keys() -> set[str]:
@@ -98,6 +100,8 @@ def load_site() -> Site:
     for full_key in sorted(_config_keys()):
         namespace, _, key = full_key.partition(":")
         if namespace != NAMESPACE:
+            if (unknown := namespace_problem(full_key)) is not None:
+                problems.append(unknown)
             continue
         if key in SECRET_KEYS:
             if not _is_secret(full_key):
@@ -208,11 +212,87 @@ class StackConfig:
     secret_keys: list[str]
 
 
+ENGINE_NAMESPACE = "pulumi"
+"""The engine's own config namespace (pulumi:disable-default-providers and the like)."""
+
+
+def known_keys() -> list[str]:
+    """Every `media-server:` key a stack may set: the settings' top-level keys and the secret keys."""
+    fields = [f.alias or name for name, f in Settings.model_fields.items()]
+    return sorted(f"{NAMESPACE}:{key}" for key in [*fields, *SECRET_KEYS])
+
+
+def nearest(key: str, known: list[str]) -> str:
+    """ "; did you mean X?" for the closest known key, or ""."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def namespace_problem(full_key: str, where: str | None = None) -> Problem | None:
+    """A config key outside the project's (and the engine's) namespace: a typo the program would silently ignore."""
+    namespace, sep, _ = full_key.partition(":")
+    if not sep or namespace in (NAMESPACE, ENGINE_NAMESPACE):
+        return None
+    return Problem(
+        where or full_key,
+        json.dumps(full_key),
+        f"unknown config namespace {namespace!r}: this program reads only {NAMESPACE}:<key>"
+        + nearest(full_key, known_keys()),
+    )
+
+
+def _config_section(path: Path, doc: Any, root: yaml.Node | None, default_namespace: str) -> dict[str, Any]:
+    """The `config:` mapping of a project or stack file, keys made `namespace:key`; StackFileError when malformed."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise StackFileError(
+            mark(path, root), f"the file is a {type(doc).__name__}; expected a mapping with a config: key"
+        )
+    config = doc.get("config")
+    config_node = value_node(root, "config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise StackFileError(
+            mark(path, config_node), f"config is a {type(config).__name__}; expected a mapping of keys"
+        )
+    places = mapping_items(config_node)
+    problems: list[Problem] = []
+    merged: dict[str, Any] = {}
+    for key, value in config.items():
+        if not isinstance(key, str):
+            problems.append(
+                Problem(str(path), json.dumps(key, default=str), "config keys are text such as media-server:domain")
+            )
+            continue
+        full = key if ":" in key else f"{default_namespace}:{key}"
+        found = namespace_problem(full, mark(path, places.get(key)))
+        if found is not None:
+            problems.append(found)
+            continue
+        merged[full] = value
+    if problems:
+        raise SettingsError(problems)
+    return merged
+
+
+def _read(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        return load_yaml_file(path)
+    except StackFileError as exc:
+        raise SettingsError([Problem(exc.where, exc.value, exc.message)]) from None
+
+
 def _project_defaults(project_file: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(project_file.read_text()) or {}
+    doc, root = _read(project_file)
+    name = doc.get("name", NAMESPACE) if isinstance(doc, dict) else NAMESPACE
     defaults: dict[str, Any] = {}
-    for key, value in (doc.get("config") or {}).items():
-        full = key if ":" in key else f"{doc.get('name', NAMESPACE)}:{key}"
+    try:
+        section = _config_section(project_file, doc, root, str(name))
+    except StackFileError as exc:
+        raise SettingsError([Problem(exc.where, exc.value, exc.message)]) from None
+    for full, value in section.items():
         if isinstance(value, dict) and ("default" in value or "type" in value):
             if "default" in value:
                 defaults[full] = value["default"]
@@ -222,11 +302,17 @@ def _project_defaults(project_file: Path) -> dict[str, Any]:
 
 
 def load_stack_file(stack_file: Path, project_file: Path | None = None) -> StackConfig:
-    """Merge Pulumi.yaml defaults with a Pulumi.<stack>.yaml, the way the CLI does."""
+    """Merge Pulumi.yaml defaults with a Pulumi.<stack>.yaml, the way the CLI does.
+
+    Raises SettingsError (each problem at file:line:column) when a file is not valid YAML, not a mapping, too
+    large once its aliases are expanded, or sets a key outside the project's namespace."""
     project_file = project_file or stack_file.with_name("Pulumi.yaml")
     merged: dict[str, Any] = _project_defaults(project_file) if project_file.exists() else {}
-    doc = yaml.safe_load(stack_file.read_text()) or {}
-    merged.update(doc.get("config") or {})
+    doc, root = _read(stack_file)
+    try:
+        merged.update(_config_section(stack_file, doc, root, NAMESPACE))
+    except StackFileError as exc:
+        raise SettingsError([Problem(exc.where, exc.value, exc.message)]) from None
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in merged.items():
@@ -237,5 +323,8 @@ def load_stack_file(stack_file: Path, project_file: Path | None = None) -> Stack
             values[key] = value
         else:
             values[key] = json.dumps(value)
-    name = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return StackConfig(name=name, values=values, secret_keys=sorted(secret_keys))
+    return StackConfig(name=stack_name(stack_file), values=values, secret_keys=sorted(secret_keys))
+
+
+def stack_name(stack_file: Path) -> str:
+    return stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")

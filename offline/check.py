@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.text import Text
 
 from config.problems import SettingsError
-from config.stack import load_stack_file, settings_of
+from config.stack import StackConfig, load_stack_file, settings_of, stack_name
+from config.stack_yaml import StackFileError, load_yaml_file
 from offline.gate import Verdict, evaluate
 from offline.imports import ruleset_imports
 from offline.plan import plan_of
@@ -36,7 +36,11 @@ def project_for(stack_file: Path) -> tuple[Path, Path]:
     """(project file, program) for a stack file: the Pulumi.yaml beside it if any, else this repository's."""
     beside = stack_file.resolve().parent / "Pulumi.yaml"
     project = beside if beside.is_file() else ROOT / "Pulumi.yaml"
-    main = (yaml.safe_load(project.read_text()) or {}).get("main") or "."
+    try:
+        doc, _ = load_yaml_file(project)
+    except StackFileError:
+        doc = None  # load_stack_file reports it, with its place
+    main = (doc.get("main") if isinstance(doc, dict) else None) or "."
     program = project.parent / str(main)
     return project, program / "__main__.py" if program.is_dir() else program
 
@@ -71,12 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check: no stack file at {stack_file}", file=sys.stderr)
         return 2
     project, program = project_for(stack_file)
-    stack = load_stack_file(stack_file, project)
-    result = run_program(stack, program=program)
-    verdict = evaluate(result, stack=stack) if result.ok else None
+    stack: StackConfig | None = None
+    try:
+        stack = load_stack_file(stack_file, project)
+    except SettingsError as exc:
+        # Not valid YAML, not a mapping, an alias bomb, a key in another namespace: nothing ran.
+        result = RunResult(stack=stack_name(stack_file), problems=list(exc.problems))
+    if stack is not None:
+        result = run_program(stack, program=program)
+    verdict = evaluate(result, stack=stack) if result.ok and stack is not None else None
     passed = result.ok and verdict is not None and verdict.ok
     plan = None
-    if result.ok:
+    if result.ok and stack is not None:
         try:
             plan = plan_of(result, settings_of(stack))
         except SettingsError:  # the program validated these settings already; a run that failed has no plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,14 @@ def stack_secrets(stack: str) -> dict[str, str]:
 
 
 PROD_SECRETS = stack_secrets("prod")
+
+
+def make_check(stack_file: Path) -> subprocess.CompletedProcess[str]:
+    """`make check STACK_FILE=...` as a user runs it (setup is taken as done: the suite runs inside it)."""
+    return subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "check", f"STACK_FILE={stack_file}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pytest
+
 from config.catalog import CATALOG
 from config.ingress import dynamic_pool, ingress_address
+from config.problems import SettingsError
 from offline.runner import RunResult
 from render import traefik
 from tests.conftest import containers
@@ -36,7 +39,11 @@ def test_navidrome_trusts_only_traefiks_fixed_address(prod: RunResult) -> None:
 
 
 def test_an_env_override_cannot_widen_the_trusted_proxy() -> None:
-    settings = stack_settings("prod", services={"navidrome": {"env": {"ND_REVERSEPROXYWHITELIST": "0.0.0.0/0"}}})
+    # The settings refuse the override outright (config/env_overrides.py); the program's value is Traefik's address.
+    with pytest.raises(SettingsError) as info:
+        stack_settings("prod", services={"navidrome": {"env": {"ND_REVERSEPROXYWHITELIST": "0.0.0.0/0"}}})
+    assert [p.key for p in info.value.problems] == ["media-server:services.navidrome.env.ND_REVERSEPROXYWHITELIST"]
+    settings = stack_settings("prod")
     assert settings.service("navidrome").env["ND_REVERSEPROXYWHITELIST"] == f"{ingress_address(settings)}/32"
 
 

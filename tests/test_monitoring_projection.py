@@ -71,21 +71,17 @@ def test_every_public_url_is_probed(prod: RunResult) -> None:
 
 def test_a_disabled_app_is_neither_scraped_nor_probed(run_site: Callable[..., RunResult]) -> None:
     disabled = {"enabled": False}
-    result = run_site(
-        minimal_config(services={"grafana": disabled, "crowdsec": disabled, "crowdsec-bouncer": disabled})
-    )
+    # Traefik forward-auths every router to the CrowdSec bouncer: it goes off with it (or the settings refuse).
+    without_crowdsec = {"crowdsec": disabled, "crowdsec-bouncer": disabled, "traefik": disabled}
+    result = run_site(minimal_config(services={"grafana": disabled, **without_crowdsec}))
     assert result.ok, result.problems
     config = _prometheus_yml(result)
     scraped, probed = _scraped(config), _probed(config)
-    assert "grafana:3000" not in scraped and "crowdsec:6060" not in scraped
+    assert "grafana:3000" not in scraped and "crowdsec:6060" not in scraped and "traefik:8082" not in scraped
     assert "https://grafana.media.example.org" not in probed
-    assert "traefik:8082" in scraped and "https://jellyfin.media.example.org" in probed
+    assert "authelia:9959" in scraped and "https://jellyfin.media.example.org" in probed
     assert "grafana" not in containers(result)
-    rules = {
-        rule.alert
-        for group in rule_groups(site(services={"crowdsec": disabled, "crowdsec-bouncer": disabled}))
-        for rule in group.rules
-    }
+    rules = {rule.alert for group in rule_groups(site(services=without_crowdsec)) for rule in group.rules}
     assert "CrowdSecDecisionSurge" not in rules and "AutheliaFailedLoginSurge" in rules
 
 

@@ -264,7 +264,7 @@ def test_allowlisted_port_still_may_not_be_another_port() -> None:
 def test_puid_image_needs_non_zero_ids() -> None:
     res = container("sonarr", user=None, envs=["PUID=0", "PGID=1000"])
     config = {"ms-015-non-root-user": {"allowlist": {"sonarr": {"justification": WHY}}}}
-    assert rules(res, config=config) == {"MS-015"}
+    assert rules(res, config=config) == {"MS-015", "MS-032"}  # MS-032: PUID=0 is a weakening env of its own
 
 
 # ------------------------------------------------------------------ MS-003: the one socket proxy

@@ -7,7 +7,6 @@ import copy
 import io
 import json
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from offline.runner import ROOT, RunResult, run_program
 from policies.rules import POLICIES, authelia, cloudflare, rule_id
 from policies.rules.common import justified
 from tests import policy_fixtures as fx
-from tests.conftest import containers, minimal_config
+from tests.conftest import containers, make_check, minimal_config
 from tests.policy_harness import Res, check, container, image, provider, run
 from tests.test_policy_containers import MUTATIONS
 
@@ -41,7 +40,7 @@ BASELINE = {  # the issue's table: rule -> levels
     "MS-008": {A}, "MS-009": {M, A}, "MS-010": {M}, "MS-011": {M, A}, "MS-012": {M}, "MS-013": {M},
     "MS-014": {M, A}, "MS-015": {A}, "MS-016": {M}, "MS-017": {M}, "MS-018": {M}, "MS-019": {M, A}, "MS-020": {M},
     "MS-021": {M, A}, "MS-022": {M}, "MS-023": {M}, "MS-024": {A}, "MS-025": {M}, "MS-026": {A}, "MS-027": {M},
-    "MS-028": {A}, "MS-029": {M}, "MS-030": {M}, "MS-031": {M},
+    "MS-028": {A}, "MS-029": {M}, "MS-030": {M}, "MS-031": {M}, "MS-032": {M},
 }  # fmt: skip
 INSECURE = ROOT / "tests" / "fixtures" / "insecure" / "Pulumi.insecure.yaml"
 
@@ -169,6 +168,7 @@ UNKNOWN_CASES: list[tuple[str, list[Res]]] = [
         for rule in ("MS-025", "MS-026", "MS-027")
     ),
     ("MS-028", [*fx.edge(), _with_unknown(fx.bot_management(True), "fightMode", UNKNOWN_BOOLEAN_VALUE)]),
+    ("MS-032", [_with_unknown(container(), "envs", UNKNOWN_ARRAY_VALUE)]),
 ]
 
 
@@ -235,11 +235,12 @@ def test_secret_looking_plain_inputs_fail_offline() -> None:
     assert unmarked_secrets(RunResult("test", [host_key])) == []
 
 
-def test_secret_in_service_env_override_is_caught_end_to_end(run_site) -> None:  # type: ignore[no-untyped-def]
-    """A site can put a secret in services.<name>.env (documented as never secrets): the gate fails it."""
+def test_secret_in_service_env_override_is_refused_before_anything_registers(run_site) -> None:  # type: ignore[no-untyped-def]
+    """services.<name>.env is documented as never secrets: a secret-looking name is refused by the settings, so
+    neither MS-016 nor MS-900 ever has to catch it."""
     result = run_site(minimal_config(services={"sonarr": {"env": {"SONARR__AUTH__APIKEY": "0123456789abcdef"}}}))
-    verdict = evaluate(result)
-    assert verdict.rule_ids(EnforcementLevel.MANDATORY) == ["MS-016", OFFLINE_SECRETS]
+    assert result.resources == []
+    assert [p.key for p in result.problems] == ["media-server:services.sonarr.env.SONARR__AUTH__APIKEY"]
 
 
 # ------------------------------------------------------------------ the stacks
@@ -302,13 +303,7 @@ def test_insecure_fixture_stack_fails_with_exactly_its_rule_ids() -> None:
 
 def test_insecure_fixture_summary_prints_each_violation_and_the_verdict() -> None:
     """As the issue says it: `make check STACK_FILE=...` (setup is taken as done: the suite runs inside it)."""
-    made = subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed", "check", f"STACK_FILE={INSECURE.relative_to(ROOT)}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    made = make_check(INSECURE.relative_to(ROOT))
     code, output = made.returncode, made.stdout
     assert code != 0, made.stderr
     assert "Policy violations" in output

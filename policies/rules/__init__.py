@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import access, authelia, cloudflare, images, mounts, ports, provider, runtime, secrets, traefik
+from . import access, authelia, cloudflare, environment, images, mounts, ports, provider, runtime, secrets, traefik
 from .common import rule_id
 
 POLICIES: list[Policy] = [
@@ -51,6 +51,7 @@ POLICIES: list[Policy] = [
     access.ms_029,
     access.ms_030,
     traefik.ms_031,
+    environment.ms_032,
 ]
 
 __all__ = ["POLICIES", "rule_id"]

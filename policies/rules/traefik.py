@@ -199,7 +199,8 @@ def _entry_points_trust(cfg: Traefik, allowed: Sequence[str], report: Report) ->
                 if ip.strip() in _EVERYWHERE or not _within(ip, allowed):
                     report(
                         f"entry point {ep_name} trusts {section} from {ip}, outside the configured proxy ranges; "
-                        f"fix: trust only Cloudflare's ranges (or allowlist the range with a justification)"
+                        "fix: trust only Cloudflare's ranges, or in tunnel mode the network Traefik shares with the "
+                        "tunnel connector (or allowlist the range with a justification)"
                     )
             if section == "forwardedHeaders":
                 trusted |= _canonical(ips)
@@ -283,6 +284,21 @@ def _service_bouncers(
             )
 
 
+def _tunnel_ranges(resources: Sequence[PolicyResource], cfg: Traefik, config: Mapping[str, Any]) -> list[str]:
+    """In tunnel mode the proxy is the tunnel connector, not Cloudflare's edge: Traefik sees requests arrive from
+    the connector's address on a network both join, so that network's subnet is a proxy range (and only when a
+    connector is deployed)."""
+    connectors = {str(c) for c in (config.get("tunnelConnectors") or [])}
+    subnets = _subnets(resources)
+    ranges: list[str] = []
+    for connector in containers(resources):
+        if connector.service not in connectors:
+            continue
+        for name in sorted(_joined(cfg.resource) & _joined(connector)):
+            ranges.extend(s for s in subnets.get(name, []) if s)
+    return ranges
+
+
 def _forwarded_headers(resources: Sequence[PolicyResource], config: Mapping[str, Any], report: Report) -> None:
     # Traefik alone (not edge_of): Authelia's config, rendered from generated secrets, may be unknown at preview.
     cfg = next((t for t in map(traefik_of, containers(resources)) if t is not None and t.present), None)
@@ -290,7 +306,11 @@ def _forwarded_headers(resources: Sequence[PolicyResource], config: Mapping[str,
         return
     at_traefik = at(report, cfg.resource.urn)
     entry = allowlist_entry(config, cfg.resource.service, at_traefik)
-    allowed = [str(r) for r in (config.get("trustedRanges") or [])] + entry_strings(entry, "ranges")
+    allowed = [
+        *(str(r) for r in (config.get("trustedRanges") or [])),
+        *entry_strings(entry, "ranges"),
+        *_tunnel_ranges(resources, cfg, config),
+    ]
     trusted = _entry_points_trust(cfg, allowed, at_traefik)
     _plugin_bouncers(cfg, trusted, at_traefik)
     # Last: a bouncer's env holds its API key, a generated secret not known at the first preview.
@@ -312,6 +332,14 @@ ms_020 = stack_rule(
             "items": {"type": "string"},
             "description": "Proxy ranges forwarded headers may come from (default: Cloudflare's published ranges).",
             "default": list(CLOUDFLARE_RANGES),
+        },
+        "tunnelConnectors": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Catalog names of tunnel connectors (Cloudflare Tunnel's cloudflared): when one is "
+            "deployed, the networks it shares with Traefik are proxy ranges too, since tunnelled requests reach "
+            "Traefik from it.",
+            "default": ["cloudflared"],
         },
         "allowlist": allowlist_property(
             "Extra ranges the ingress (or its bouncer service) may trust, by catalog name.",

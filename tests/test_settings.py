@@ -273,7 +273,7 @@ def test_proxied_media_problem_says_why_it_is_proxied() -> None:
         "(cloudflare.proxied); "
     ), proxied
     tunnel = problems_for(cloudflare={**dns, "mode": "tunnel", "accountId": hex32})
-    assert tunnel and all("(tunnel mode proxies every app)" in p for p in tunnel), tunnel
+    assert tunnel and all("tunnel mode carries every app through Cloudflare" in p for p in tunnel), tunnel
 
 
 def test_a_twenty_character_reason_is_enough() -> None:

@@ -19,7 +19,7 @@ CHECK_JSON = $(if $(JSON),--json,)
 CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
 
-.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench docs preview up clean pulumi-version
+.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench mutate docs preview up clean pulumi-version
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ test-fast: setup ## unit tests only (no real tools)
 
 bench: setup ## offline check of prod vs a baseline registering as many resources
 	$(PY) -m bench.check_bench
+
+mutate: setup ## mutation testing of the guarding modules (cosmic-ray; ~20 min on 2 cores): MODULE=path for one
+	$(PY) -m tests.mutation.mutate $(if $(MODULE),--module $(MODULE),)
 
 docs: setup ## regenerate the configuration reference in README.md
 	$(PY) -m config.reference README.md

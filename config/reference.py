@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -44,6 +45,25 @@ def _default(field: FieldInfo, instance: BaseModel | None, name: str) -> str:
     return f"`{getattr(value, 'value', value)}`"
 
 
+_BOUNDS = (
+    (annotated_types.Ge, "ge", "at least"),
+    (annotated_types.Gt, "gt", "more than"),
+    (annotated_types.Le, "le", "at most"),
+    (annotated_types.Lt, "lt", "less than"),
+)
+
+
+def _bounds(field: FieldInfo) -> str:
+    """The field's numeric limits in words ("at least 0, at most 100"), or nothing."""
+    said = [
+        f"{words} {getattr(item, attr):g}"
+        for kind, attr, words in _BOUNDS
+        for item in field.metadata
+        if isinstance(item, kind)
+    ]
+    return f" Allowed: {', '.join(said)}." if said else ""
+
+
 Nested = list[tuple[str, type[BaseModel], BaseModel | None]]
 
 
@@ -51,7 +71,7 @@ def _rows(model: type[BaseModel], prefix: str, out: list[str], nested: Nested, i
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         sub = _model_of(field.annotation)
-        description = (field.description or "").replace("|", "\\|")
+        description = ((field.description or "") + _bounds(field)).replace("|", "\\|")
         if sub is not None and get_origin(field.annotation) is dict:
             nested.append((f"{key}.<name>", sub, None))
         elif sub is not None:

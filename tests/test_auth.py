@@ -8,6 +8,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from config.catalog import CATALOG
 from config.problems import SettingsError
 from config.settings import Settings
 from offline.recorder import Secret
@@ -236,3 +237,74 @@ def test_extra_users_get_generated_passwords(run_site) -> None:  # type: ignore[
     assert set(passwords) == {"admin", "alice"} and passwords["admin"] != passwords["alice"]
     with pytest.raises(SettingsError, match="usernames must be unique"):
         stack_settings("dev", edge={"auth": {"users": [{**user, "username": "admin"}]}})
+
+
+# ------------------------------------------------------------------ the shipped configuration's values, and why
+def test_authelia_listens_where_the_catalog_and_the_proxy_expect() -> None:
+    """Authelia's own defaults (v4.39.20 schema/server.go tcp://:9091, schema/telemetry.go tcp://:9959/metrics),
+    which the catalog entry's port and metrics port repeat and Traefik's forward-auth address dials."""
+    from render.traefik import AUTHELIA_AUTHZ
+
+    config = authelia.render_configuration(stack_settings("prod"), "authelia", "authelia")
+    spec = CATALOG["authelia"]
+    assert spec.metrics is not None
+    assert (spec.port, spec.metrics.port) == (9091, 9959)
+    assert config["server"]["address"] == "tcp://:9091/"
+    assert config["telemetry"]["metrics"] == {"enabled": True, "address": "tcp://:9959/metrics"}
+    assert AUTHELIA_AUTHZ.startswith("http://authelia:9091/")
+    assert config["session"]["redis"] == {"host": "redis", "port": 6379, "database_index": 0}
+
+
+def test_second_factor_and_password_rules_as_shipped() -> None:
+    settings = stack_settings("prod")
+    config = authelia.render_configuration(settings, "authelia", "authelia")
+    # 6 digits every 30 s: what every authenticator app supports (RFC 6238's defaults).
+    assert config["totp"] == {"issuer": settings.domain, "period": 30, "digits": 6}
+    # A container clock is the host's: an unreachable NTP server must not stop the portal.
+    assert config["ntp"] == {"disable_failure": True}
+    assert config["password_policy"]["standard"] == {
+        "enabled": True,
+        "min_length": settings.edge.auth.password_min_length,
+        "max_length": 128,
+        "require_uppercase": True,
+        "require_lowercase": True,
+        "require_number": True,
+        "require_special": False,
+    }
+
+
+def test_file_users_hash_with_authelias_default_argon2id_cost() -> None:
+    """authelia v4.39.20 internal/configuration/schema/authentication.go DefaultPasswordConfig."""
+    backend = authelia.render_configuration(stack_settings("prod"), "authelia", "authelia")["authentication_backend"]
+    assert backend["file"]["password"] == {
+        "algorithm": "argon2",
+        "argon2": {
+            "variant": "argon2id",
+            "iterations": 3,
+            "memory": 65536,
+            "parallelism": 4,
+            "key_length": 32,
+            "salt_length": 16,
+        },
+    }
+
+
+def test_oidc_configuration_file_is_merged_only_with_oidc_clients() -> None:
+    plain = authelia.config_env(stack_settings("dev"))
+    assert plain["X_AUTHELIA_CONFIG"] == authelia.CONFIG_PATH
+    with_oidc = authelia.config_env(stack_settings("prod", edge={"auth": {"oidcClients": ["grafana"]}}))
+    assert with_oidc["X_AUTHELIA_CONFIG"] == f"{authelia.CONFIG_PATH},{authelia.OIDC_PATH}"
+
+
+def test_apex_app_is_where_a_session_lands_by_default() -> None:
+    def landing(settings: Settings) -> str | None:
+        cookie = authelia.render_configuration(settings, "authelia", "authelia")["session"]["cookies"][0]
+        found: str | None = cookie.get("default_redirection_url")
+        return found
+
+    apex = [name for name, spec in CATALOG.items() if spec.apex]
+    assert apex, "some app is served at the bare domain"
+    on = stack_settings("prod", services={name: {"enabled": True} for name in apex})
+    assert landing(on) == f"https://{on.domain}"
+    off = stack_settings("prod", services={name: {"enabled": False} for name in apex})
+    assert landing(off) is None

@@ -73,6 +73,7 @@ def test_port_forwarding_with_a_provider_that_has_none() -> None:
     problem = only_problem(media={"vpn": {"provider": "mullvad", "portForwarding": True}})
     assert problem.startswith("media-server:media.vpn.portForwarding: mullvad has no port forwarding")
     assert "protonvpn" in problem
+    assert problem.endswith("or portForwarding false (got true)")
 
 
 def test_unknown_vpn_provider() -> None:
@@ -160,3 +161,28 @@ def test_shipped_movers_keep_the_hardlink_invariant() -> None:
     for name in MOVERS:
         data = [(m.source, m.target, m.read_only) for m in settings.service(name).mounts if m.root is StorageRoot.DATA]
         assert data == [("", "/data", False)], name
+
+
+@pytest.mark.parametrize(
+    ("tag", "image_tag"), [(None, "-cuda"), ("v2.3.1", "v2.3.1-cuda"), ("v2.3.1-cuda", "v2.3.1-cuda")]
+)
+def test_machine_learning_gpu_suffix_is_added_once(tag: str | None, image_tag: str) -> None:
+    services = {"immich-machine-learning": {"imageTag": tag}} if tag else {}
+    settings = parse_settings(
+        minimal_config(gpu={"kind": "nvidia", "devices": []}, media={"machineLearningGpu": True}, services=services)
+    )
+    found = settings.service("immich-machine-learning").image.tag
+    assert found.endswith(image_tag) and found.count("-cuda") == 1, found
+
+
+@pytest.mark.parametrize(
+    ("vpn", "expected"),
+    [
+        ({"type": "wireguard", "wireguardAddresses": ["10.64.0.2/32"]}, "10.64.0.2/32"),
+        ({"type": "wireguard"}, None),
+        ({"type": "openvpn", "wireguardAddresses": ["10.64.0.2/32"]}, None),
+    ],
+)
+def test_wireguard_addresses_reach_gluetun_only_for_wireguard(vpn: dict[str, object], expected: str | None) -> None:
+    settings = parse_settings(minimal_config(services=DOWNLOADS, media={"vpn": {"provider": "protonvpn", **vpn}}))
+    assert settings.service("gluetun").env.get("WIREGUARD_ADDRESSES") == expected

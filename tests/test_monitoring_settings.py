@@ -188,3 +188,41 @@ def test_backup_max_age_names_only_real_backup_sets() -> None:
     (problem,) = info.value.problems
     assert problem.key == "media-server:monitoring.backupMaxAge.photos"
     assert "not a backup set; expected one of: databases, config, metadata, originals, media" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "accepted"),
+    [
+        ({"prometheusRetentionTime": "2d"}, True),
+        ({"prometheusRetentionTime": "47h"}, False),
+        ({"prometheusRetentionTime": "36h"}, False),
+        ({"scrapeInterval": "5m"}, True),
+        ({"scrapeInterval": "301s"}, False),
+        ({"backupMaxAge": {"databases": "1h"}}, True),
+        ({"backupMaxAge": {"databases": "59m"}}, False),
+    ],
+)
+def test_monitoring_windows_at_their_bounds(monitoring: dict[str, object], accepted: bool) -> None:
+    raw = minimal_config(monitoring=monitoring)
+    ((key, value),) = monitoring.items()
+    if accepted:
+        kept = parse_settings(raw).monitoring.model_dump(by_alias=True)[key]
+        assert kept.items() >= value.items() if isinstance(value, dict) else kept == value
+    else:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw)
+        (problem,) = info.value.problems
+        assert str(problem).startswith(f"media-server:monitoring.{key}"), problem
+
+
+@pytest.mark.parametrize(("window", "accepted"), [("181s", True), ("3m", False)])
+def test_restart_alert_needs_a_minute_per_restart_in_its_window(window: str, accepted: bool) -> None:
+    thresholds = {"restarts": 3, "restartWindow": window}
+    raw = minimal_config(monitoring={"thresholds": thresholds})
+    if accepted:
+        assert parse_settings(raw).monitoring.thresholds.restart_window == window
+    else:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw)
+        (problem,) = info.value.problems
+        assert str(problem).startswith("media-server:monitoring.thresholds.restarts: cannot be seen within"), problem

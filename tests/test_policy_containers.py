@@ -388,3 +388,48 @@ def test_secret_env_passes_when_envs_is_a_secret_output_or_a_file() -> None:
 def test_docker_provider_transport(inputs: dict[str, Any], ok: bool) -> None:
     found = rules(provider(**inputs) if inputs else Res("pulumi:providers:docker", "default", {}))
     assert found - {"MS-900"} == (set() if ok else {"MS-017"})
+
+
+# ------------------------------------------------------------------ boundaries: the nearest passing and failing values
+BOUNDARIES: list[tuple[str, dict[str, Any], set[str]]] = [
+    ("memory 1 MB", {"memory": 1}, set()),
+    ("memory negative", {"memory": -1}, {"MS-009"}),
+    ("cpu quota only", {"cpus": None, "cpuQuota": 50000}, set()),
+    ("cpu quota unlimited", {"cpus": None, "cpuQuota": -1}, {"MS-009"}),
+    ("on-failure 1 retry", {"restart": "on-failure", "maxRetryCount": 1}, set()),
+    ("on-failure 5 retries", {"restart": "on-failure", "maxRetryCount": 5}, set()),
+    ("on-failure 0 retries", {"restart": "on-failure", "maxRetryCount": 0}, {"MS-010"}),
+    ("on-failure 6 retries", {"restart": "on-failure", "maxRetryCount": 6}, {"MS-010"}),
+    ("on-failure unset retries", {"restart": "on-failure", "maxRetryCount": None}, {"MS-010"}),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in BOUNDARIES], ids=[b[0] for b in BOUNDARIES])
+def test_limits_at_their_boundaries(change: dict[str, Any], expected: set[str]) -> None:
+    assert rules(container(**change)) == expected
+
+
+def test_numbers_and_justifications_as_the_rules_read_them() -> None:
+    from policies.rules.common import JUSTIFICATION_MIN_CHARS, justified, number
+
+    assert (number(" 512 "), number(2), number("lots"), number(True), number(None)) == (512.0, 2.0, None, None, None)
+    assert JUSTIFICATION_MIN_CHARS == 20
+    assert justified("x" * 20) and not justified("x" * 19) and not justified(" " * 30)
+    assert rules(container(memory="lots")) == {"MS-009"}
+
+
+def test_host_port_messages_name_the_port_and_the_boundary() -> None:
+    random_port = check(container(ports=[{"internal": 8989, "ip": "127.0.0.1"}]))
+    assert messages(random_port, "MS-012") == [
+        "sonarr publishes 8989/tcp on a random host port; fix: do not publish it"
+    ]
+    assert rules(container(ports=[{"internal": 80, "external": 1024, "ip": "127.0.0.1"}])) == set()
+    low = check(container(ports=[{"internal": 80, "external": 1023, "ip": "127.0.0.1"}]))
+    assert [m.split(";")[0] for m in messages(low, "MS-012")] == ["sonarr publishes privileged host port 1023/tcp"]
+    both = check(container(ports=[{"internal": 1, "ip": "127.0.0.1"}, {"internal": 2, "ip": "127.0.0.1"}]))
+    assert len(messages(both, "MS-012")) == 2, "every port is judged, not only the first"
+
+
+def test_backend_publishing_every_exposed_port_says_so() -> None:
+    verdict = check(container("postgres", "data", publishAllPorts=True))
+    assert any("publishes every exposed port;" in m for m in messages(verdict, "MS-013")), verdict.violations

@@ -9,7 +9,7 @@ import pytest
 
 from render.routes import site_routes
 from tests import policy_fixtures as fx
-from tests.policy_harness import Res, check, container, messages, rules
+from tests.policy_harness import Res, check, container, labels, messages, rules
 
 WHY = "the documented reason for this exception"
 
@@ -523,3 +523,121 @@ def test_rules_read_files_written_on_the_host() -> None:
     res = fx.authelia()
     res.inputs["uploads"] = [u for u in res.inputs["uploads"] if u["file"] != fx.secret_path("jwt")]
     assert "MS-022" in rules(*ingress(), *_on_host(res))
+
+
+# ------------------------------------------------------------------ what the rules recognise, and how
+def test_traefik_and_authelia_are_recognised_by_their_config_paths_under_another_name() -> None:
+    """A renamed Traefik or Authelia container is judged all the same: its config files give it away."""
+    proxy = with_static(_set(["api", "insecure"], True))[0]
+    proxy.inputs["labels"] = labels("edge-proxy", "edge")
+    assert "MS-018" in rules(proxy, fx.bouncer(), fx.proxy_network(), fx.authelia())
+    portal = fx.authelia(secrets={"session": "s" * 10 + "abcdefghijklmnop"})
+    portal.inputs["labels"] = labels("sso", "auth")
+    assert any("has 26 characters" in m for m in messages(check(*ingress(), portal), "MS-022"))
+
+
+def test_unparsable_traefik_yaml_is_named_by_the_parsers_first_line() -> None:
+    res = fx.traefik()
+    res.inputs["uploads"][1]["content"] = "http: [unclosed"
+    (message,) = messages(check(res), "MS-018")
+    assert "while parsing a flow sequence" in message, message
+
+
+WEAK_HEADERS = {
+    "no HSTS": {"stsSeconds": 0},
+    "no nosniff": {"contentTypeNosniff": False},
+    "no frame denial": {"frameDeny": False},
+}
+FRAME_DENIALS = {
+    "frame options": {"frameDeny": False, "customFrameOptionsValue": "SAMEORIGIN"},
+    "CSP frame-ancestors": {"frameDeny": False, "contentSecurityPolicy": "frame-ancestors 'none'"},
+}
+
+
+@pytest.mark.parametrize("change", WEAK_HEADERS.values(), ids=WEAK_HEADERS.keys())
+def test_a_headers_middleware_counts_only_with_hsts_nosniff_and_frame_denial(change: dict[str, Any]) -> None:
+    def weaken(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"].update(change)
+
+    verdict = check(*with_dynamic(weaken))
+    assert {(v.rule, v.level) for v in verdict.violations} == {("MS-021", "advisory")}
+    assert "sends no security headers" in verdict.violations[0].message
+
+
+@pytest.mark.parametrize("change", FRAME_DENIALS.values(), ids=FRAME_DENIALS.keys())
+def test_frame_denial_by_frame_options_or_csp_counts(change: dict[str, Any]) -> None:
+    def reframe(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"].update(change)
+
+    assert rules(*with_dynamic(reframe)) == set()
+
+
+def test_access_rule_domains_match_exactly_or_by_wildcard() -> None:
+    from policies.rules.edge import AccessRule
+
+    def rule(*domains: str) -> AccessRule:
+        return AccessRule(domains=domains, regexes=(), policy="two_factor", resources=())
+
+    assert rule("*.media.example.org").matches("Sonarr.media.example.org")
+    assert not rule("*.media.example.org").matches("media.example.org")
+    assert rule("sonarr.media.example.org").matches("sonarr.media.example.org")
+    assert not rule("xsonarr.media.example.org").matches("sonarr.media.example.org")
+
+
+def test_traefik_found_after_other_containers_and_by_static_config_alone() -> None:
+    """The rules find Traefik wherever it is in the stack, and judge a static file without a dynamic one."""
+    assert check(container("sonarr"), *fx.edge()).violations == []
+    static = fx.traefik_static()
+    static["api"]["insecure"] = True
+    only_static = fx.traefik(static=static)
+    only_static.inputs["uploads"] = only_static.inputs["uploads"][:1]
+    assert "MS-018" in rules(container("sonarr"), only_static, fx.bouncer(), fx.proxy_network(), fx.authelia())
+
+
+def test_docker_provider_switched_on_or_off_by_a_boolean_is_judged_so() -> None:
+    assert "MS-018" in rules(*with_static(_set(["providers", "docker"], True)))
+    assert "MS-018" not in rules(*with_static(_set(["providers", "docker"], False)))
+    assert "MS-018" in rules(fx.traefik(command=["--providers.docker=true"]), fx.authelia())
+
+
+def test_traefik_with_only_a_dynamic_file_is_judged() -> None:
+    dynamic = fx.traefik_dynamic()
+    dynamic["tls"]["options"]["default"]["minVersion"] = "VersionTLS10"
+    only_dynamic = fx.traefik(dynamic=dynamic)
+    only_dynamic.inputs["uploads"] = only_dynamic.inputs["uploads"][1:]
+    assert "MS-019" in rules(only_dynamic, fx.bouncer(), fx.proxy_network(), fx.authelia())
+
+
+def test_authelia_configured_by_environment_alone_is_judged() -> None:
+    portal = container("authelia", "auth", envs=["AUTHELIA_JWT_SECRET=abc"])
+    assert any("from env AUTHELIA_JWT_SECRET has 3 characters" in m for m in messages(check(portal), "MS-022"))
+
+
+def test_one_second_of_hsts_counts_as_hsts() -> None:
+    def short(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["security-headers"]["headers"]["stsSeconds"] = 1
+
+    assert rules(*with_dynamic(short)) == set()
+
+
+def test_trusted_ips_that_are_not_networks_are_refused() -> None:
+    resources = with_static(_set([*WEBSECURE, "forwardedHeaders", "trustedIPs"], ["not-a-network"]))
+    assert "MS-020" in rules(*resources)
+
+
+def test_a_router_with_a_redirect_that_still_serves_an_app_is_guarded() -> None:
+    def redirect_only(doc: dict[str, Any]) -> None:
+        doc["http"]["middlewares"]["to-https"] = {"redirectScheme": {"scheme": "https"}}
+        doc["http"]["routers"]["sonarr"]["middlewares"] = ["to-https"]
+
+    verdict = check(*with_dynamic(redirect_only))
+    assert ("MS-021", "mandatory") in {(v.rule, v.level) for v in verdict.violations}
+
+
+def test_portal_hosts_come_from_the_session_cookies() -> None:
+    from policies.rules.edge import Authelia, portal_hosts
+
+    cookies = [{"authelia_url": "https://Auth.Example.org/"}, {"authelia_url": ""}, {"domain": "example.org"}]
+    portal = Authelia(resource=None, config={"session": {"cookies": cookies}})  # type: ignore[arg-type]
+    assert portal_hosts(portal) == {"auth.example.org"}
+    assert portal_hosts(None) == set()

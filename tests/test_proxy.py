@@ -250,3 +250,48 @@ def test_bypass_path_override_and_bad_regex() -> None:
         (problem,) = info.value.problems
         assert problem.key == "media-server:services.jellyfin.bypassPaths[0]"
         assert message in problem.message and problem.value == json.dumps(bad)
+
+
+def test_forward_auth_middlewares_as_shipped() -> None:
+    """Both forward-auth servers read X-Forwarded-* from Traefik (which rewrites them for untrusted
+    clients: see trusted_proxies), and an oversized auth answer is refused rather than buffered."""
+    from render import traefik as render_traefik
+    from tests.edge_support import stack_settings
+
+    middlewares = render_traefik.render_dynamic(stack_settings("prod"))["http"]["middlewares"]
+    for name, address in (
+        ("authelia", "http://authelia:9091/api/authz/forward-auth"),
+        ("crowdsec", "http://crowdsec-bouncer:8080/api/v1/forwardAuth"),
+    ):
+        forward = middlewares[name]["forwardAuth"]
+        assert forward["address"] == address
+        assert forward["trustForwardHeader"] is True
+        assert forward["maxResponseBodySize"] == 1048576
+
+
+def test_traefik_never_calls_home() -> None:
+    from render import traefik as render_traefik
+    from tests.edge_support import stack_settings
+
+    static = render_traefik.render_static(stack_settings("prod"))
+    assert static["global"] == {"checkNewVersion": False, "sendAnonymousUsage": False}
+
+
+def test_route_table_rows_show_every_path_or_the_bypass_regex() -> None:
+    from render.routes import route_table, site_routes
+    from tests.edge_support import stack_settings
+
+    routes = {r.name: r for r in site_routes(stack_settings("prod"))}
+    rows = {row["router"]: row for row in route_table(list(routes.values()))}
+    assert rows["sonarr"]["path"] == "/*" and rows["sonarr"]["policy"] == "two_factor"
+    assert rows["sonarr-bypass-1"]["path"] == routes["sonarr-bypass-1"].path == r"^/api/v[0-9]+/.*$"
+    assert rows["sonarr"]["hosts"] == "sonarr.media.example.org"
+
+
+def test_an_app_on_two_hosts_matches_either() -> None:
+    from render import traefik as render_traefik
+    from tests.edge_support import stack_settings
+
+    routers = render_traefik.render_dynamic(stack_settings("prod"))["http"]["routers"]
+    assert routers["homepage"]["rule"] == "(Host(`home.media.example.org`) || Host(`media.example.org`))"
+    assert routers["sonarr"]["rule"] == "Host(`sonarr.media.example.org`)"

@@ -197,3 +197,125 @@ def test_disjoint_networks_are_accepted() -> None:
     moved = {name: {"cidr": f"10.20.{i}.0/24"} for i, name in enumerate(DEFAULT_NETWORKS)}
     settings = parse_settings(minimal_config(networks=moved))
     assert [settings.networks.cidr(n) for n in NetworkName] == [f"10.20.{i}.0/24" for i in range(len(NetworkName))]
+
+
+@pytest.mark.parametrize(
+    ("subset", "accepted"),
+    [
+        ("0.1%", True),
+        ("100%", True),
+        ("0%", False),
+        ("100.5%", False),
+        ("1/10", True),
+        ("10/10", True),
+        ("0/10", False),
+        ("11/10", False),
+        ("500M", True),
+        ("500", False),
+    ],
+)
+def test_restic_data_subset_bounds(subset: str, accepted: bool) -> None:
+    backup = {"check": {"readDataSubset": subset}}
+    if accepted:
+        assert parse_settings(minimal_config(backup=backup)).backup.check.read_data_subset == subset
+    else:
+        problem = only_problem(backup=backup)
+        assert problem.startswith("media-server:backup.check.readDataSubset: not a restic data subset"), problem
+
+
+def test_lldap_runs_only_for_the_ldap_backend() -> None:
+    assert not parse_settings(minimal_config()).is_enabled("lldap")
+    assert parse_settings(minimal_config(edge={"auth": {"backend": "ldap"}})).is_enabled("lldap")
+
+
+def test_image_tag_and_digest_overrides_apply_alone_or_together() -> None:
+    digest = "sha256:" + "b" * 64
+    catalog = parse_settings(minimal_config()).service("sonarr").image
+    tag_only = parse_settings(minimal_config(services={"sonarr": {"imageTag": "4.1.0"}})).service("sonarr").image
+    assert (tag_only.tag, tag_only.digest) == ("4.1.0", None)
+    digest_only = parse_settings(minimal_config(services={"sonarr": {"imageDigest": digest}})).service("sonarr").image
+    assert (digest_only.tag, digest_only.digest) == (catalog.tag, digest)
+
+
+def test_tunnel_mode_proxies_every_app_even_media() -> None:
+    hex32 = "0123456789abcdef0123456789abcdef"
+    tunnel = {"enabled": True, "mode": "tunnel", "zone": "media.example.org", "zoneId": hex32, "accountId": hex32}
+    reason = "the site accepts Cloudflare terms for its own small audience"
+    from config.catalog import CATALOG
+
+    acknowledged = {"acknowledgeProxiedMedia": {n: reason for n, spec in CATALOG.items() if spec.streams_media}}
+    settings = parse_settings(minimal_config(cloudflare=tunnel, policy=acknowledged))
+    jellyfin = settings.service("jellyfin")
+    assert jellyfin.streams_media and settings.cloudflare_proxied(jellyfin)
+
+
+def test_offsite_repository_names_the_secret_keys_of_its_kind() -> None:
+    from config.settings import OffsiteRepository
+
+    b2 = OffsiteRepository(name="b2", kind="b2", bucket="bkt")
+    assert b2.secret_keys == ("backupB2AccountId", "backupB2AccountKey")
+
+
+def test_acknowledged_proxied_media_needs_a_streaming_app_and_a_reason() -> None:
+    reason = "the site accepts Cloudflare terms for its own small audience"
+    short = only_problem(policy={"acknowledgeProxiedMedia": {"jellyfin": "ok"}})
+    assert short.startswith("media-server:policy.acknowledgeProxiedMedia.jellyfin: expected the reason"), short
+    other = only_problem(policy={"acknowledgeProxiedMedia": {"sonarr": reason}})
+    assert other.startswith("media-server:policy.acknowledgeProxiedMedia.sonarr: not a streaming app"), other
+
+
+def test_proxied_media_problem_says_why_it_is_proxied() -> None:
+    hex32 = "0123456789abcdef0123456789abcdef"
+    dns = {"enabled": True, "zone": "media.example.org", "zoneId": hex32, "publicAddress": "203.0.113.10"}
+    proxied = only_problem(cloudflare={**dns, "proxied": {"jellyfin": True}})
+    assert proxied.startswith(
+        "media-server:policy.acknowledgeProxiedMedia.jellyfin: jellyfin streams media and would be proxied "
+        "(cloudflare.proxied); "
+    ), proxied
+    tunnel = problems_for(cloudflare={**dns, "mode": "tunnel", "accountId": hex32})
+    assert tunnel and all("tunnel mode carries every app through Cloudflare" in p for p in tunnel), tunnel
+
+
+def test_a_twenty_character_reason_is_enough() -> None:
+    reason = "x" * 8 + " accepted " + "y" * 2
+    assert len(reason) == 20
+    settings = parse_settings(minimal_config(policy={"acknowledgeProxiedMedia": {"jellyfin": reason}}))
+    assert settings.policy.acknowledge_proxied_media == {"jellyfin": reason}
+
+
+@pytest.mark.parametrize(("size", "mb"), [("6m", 6), ("6291456", 6), ("10485760b", 10), ("2048k", 2), ("1.5G", 1536)])
+def test_memory_sizes_in_every_unit(size: str, mb: int) -> None:
+    from config.types import parse_memory_mb
+
+    if mb < 6:
+        with pytest.raises(ValueError, match="below Docker's minimum of 6m"):
+            parse_memory_mb(size)
+    else:
+        assert parse_memory_mb(size) == mb
+
+
+@pytest.mark.parametrize(
+    ("domain", "accepted"),
+    [("media.9lives.org", True), ("media.example.123", False), ("10.0.0.1", False), ("a.b", True)],
+)
+def test_domain_top_label_cannot_be_numeric(domain: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_settings(minimal_config(domain=domain)).domain == domain
+    else:
+        assert only_problem(domain=domain).startswith("media-server:domain: not a valid domain name")
+
+
+def test_network_prefix_at_most_29() -> None:
+    settings = parse_settings(minimal_config(networks={"socket": {"cidr": "10.10.4.0/29"}}))
+    assert settings.networks.socket.cidr == "10.10.4.0/29"
+    assert only_problem(networks={"socket": {"cidr": "10.10.4.0/30"}}).startswith("media-server:networks.socket.cidr:")
+
+
+def test_problem_values_are_sorted_json_cut_at_120_characters() -> None:
+    from config.problems import _value
+
+    assert _value({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+    assert _value("x" * 118) == '"' + "x" * 118 + '"'  # 120 characters: whole
+    cut = _value("x" * 119)  # 121 characters: cut
+    assert len(cut) == 120 and cut.endswith("...")
+    assert _value({}) == "nothing"

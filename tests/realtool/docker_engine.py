@@ -152,7 +152,7 @@ def import_test_image(engine: Engine) -> None:
             info.type, info.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
             tar.addfile(info)
         tar.add(busybox, arcname="bin/busybox")
-        for applet in ("sh", "sleep", "id", "touch", "test", "wget", "cat"):
+        for applet in ("sh", "sleep", "id", "touch", "test", "wget", "cat", "mkdir", "httpd"):
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type, link.linkname = tarfile.SYMTYPE, "busybox"
             tar.addfile(link)

@@ -14,9 +14,12 @@ import contextlib
 import ipaddress
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,6 +37,7 @@ from tests.realtool.docker_engine import (
     EngineError,
     create_spec,
     docker_engine,
+    duration_ns,
     import_test_image,
     upload,
 )
@@ -281,3 +285,45 @@ def test_every_name_and_alias_is_registered_on_exactly_its_networks(deployed: De
     gluetun = unwrap(containers(deployed.result)["gluetun"].inputs)
     assert all("qbittorrent" in n["aliases"] for n in gluetun["networksAdvanced"])
     assert failures == []
+
+
+def _health(engine: Engine, container: str) -> dict[str, Any]:
+    health: dict[str, Any] = engine.call("GET", f"/containers/{container}/json")["State"].get("Health") or {}
+    return health
+
+
+def test_engine_runs_the_recorded_healthchecks(deployed: Deployed) -> None:
+    """The engine runs each recorded check in the container, as its user, on the recorded schedule: where a
+    loopback stand-in serves the checked path the container turns healthy; where nothing listens, it fails."""
+    engine, ids = deployed.engine, deployed.ids
+    recorded = {name: unwrap(res.inputs) for name, res in containers(deployed.result).items()}
+    wget = sorted(
+        name
+        for name, inputs in recorded.items()
+        if (inputs.get("healthcheck") or {}).get("tests", [])[:2] == ["CMD", "wget"]
+        and "/tmp" in (inputs.get("tmpfs") or {})
+    )
+    assert len(wget) >= 2, wget
+    served, silent = wget[0], wget[1]
+    url = urlsplit(recorded[served]["healthcheck"]["tests"][-1])
+    assert url.hostname == "127.0.0.1" and url.port, url
+    page = PurePosixPath("/tmp/www") / url.path.lstrip("/")
+    serve = f"mkdir -p {page.parent} && echo ok > {page} && httpd -p 127.0.0.1:{url.port} -h /tmp/www"
+    assert engine.exec(ids[served], ["sh", "-c", serve]) == 0
+    for name in (served, silent):
+        config = engine.call("GET", f"/containers/{ids[name]}/json")["Config"]["Healthcheck"]
+        check = recorded[name]["healthcheck"]
+        assert config["Test"] == check["tests"] and config["Interval"] == duration_ns(check["interval"]), name
+    # The first check runs one interval after the start; allow two and the check's timeout.
+    interval = recorded[served]["healthcheck"]["interval"]
+    deadline = time.monotonic() + 2 * duration_ns(interval) / 1e9 + 15
+    while time.monotonic() < deadline:
+        good, bad = _health(engine, ids[served]), _health(engine, ids[silent])
+        if good.get("Status") == "healthy" and bad.get("Log"):
+            break
+        time.sleep(1)
+    assert good.get("Status") == "healthy", (served, good)
+    assert good["Log"][-1]["ExitCode"] == 0 and good["FailingStreak"] == 0
+    # Nothing listens in the other: the same recorded check fails there (not yet counted in the start period).
+    assert bad["Log"][-1]["ExitCode"] == 1 and "Connection refused" in bad["Log"][-1]["Output"], (silent, bad)
+    assert bad["Status"] in ("starting", "unhealthy")

@@ -31,6 +31,7 @@ _UNITS = {
     "h": HOUR,
 }
 _TERM = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]+)")
+_TERMS = re.compile(r"(?:[0-9]*(?:\.[0-9]*)?[^0-9.]+)+")
 
 
 def parse_duration(text: str) -> int:
@@ -44,14 +45,13 @@ def parse_duration(text: str) -> int:
         return 0
     if not s:
         raise ValueError(f"time: invalid duration {text!r}")
+    if not _TERMS.fullmatch(s):
+        raise ValueError(f"time: invalid duration {text!r}")
     total = Fraction(0)
-    pos = 0
-    while pos < len(s):
-        m = _TERM.match(s, pos)
-        if not m or m.group(1) in ("", ".") or m.group(2) not in _UNITS:
+    for m in _TERM.finditer(s):  # the whole text is terms (fullmatch above), so these are consecutive
+        if m.group(1) in ("", ".") or m.group(2) not in _UNITS:
             raise ValueError(f"time: invalid duration {text!r}")
         total += Fraction(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
     # Go truncates a fraction of a nanosecond.
     return sign * int(total)
 

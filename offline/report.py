@@ -316,15 +316,13 @@ def print_policy(verdict: Verdict, console: Console, verbose: bool = False) -> N
 def print_second_up(second: SecondUp, console: Console) -> None:
     """What a second `pulumi up` would change (offline.readback): each field with state and config values."""
     if second.changes:
-        table = Table(title="Second up: changes against the providers' read-back state")
-        for column in ("resource", "field", "state (read back)", "config (next up)", "action"):
-            table.add_column(column, overflow="fold")
+        # One line per change, never wrapped: a resource name or a value folded across lines cannot be searched.
+        console.print("Second up: changes against the providers' read-back state", style="bold")
         for c in second.changes:
             action = "replace" if c.replace else "update"
-            table.add_row(
-                Text(c.name), c.field, Text(json.dumps(redact(c.state))), Text(json.dumps(redact(c.config))), action
-            )
-        console.print(table)
+            state, config = json.dumps(redact(c.state)), json.dumps(redact(c.config))
+            line = f"  {c.name}  {c.field}: {state} (read back) -> {config} ({action})"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     for gap in second.unmodelled:
         console.print(f"  - no read-back model for {gap}", markup=False, highlight=False)
     n = len(second.resources)

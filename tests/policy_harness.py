@@ -118,7 +118,12 @@ def _outputs(r: Res) -> dict[str, Any]:
     inputs = copy.deepcopy(r.inputs)
     if _has_unknown(inputs):
         return inputs
-    return read_back(r.type, inputs) or inputs
+    try:
+        return read_back(r.type, inputs) or inputs
+    except (TypeError, ValueError):
+        # A value of the wrong type (memory "lots") fails the provider's schema check, so the engine would hold no
+        # state for it; resource policies, which read inputs, still judge it.
+        return inputs
 
 
 def run(resources: Iterable[Res]) -> RunResult:

@@ -60,8 +60,13 @@ def test_without_the_tunnel_connector_the_same_trust_is_a_violation(tunnel: RunR
 def test_a_connector_on_another_network_does_not_widen_trust(tunnel: RunResult) -> None:
     for res in tunnel.resources:
         if res.type == "docker:index/container:Container" and res.name.endswith("cloudflared-container"):
-            res.inputs = {**res.inputs, "networksAdvanced": [{"name": "elsewhere", "aliases": ["cloudflared"]}]}
-            res.inputs["networkMode"] = "elsewhere"
+            # MS-020 is a stack policy: it reads what the engine stores (outputs), so move the connector there.
+            moved = {
+                "networksAdvanced": [{"name": "elsewhere", "aliases": ["cloudflared"]}],
+                "networkMode": "elsewhere",
+            }
+            res.inputs = {**res.inputs, **moved}
+            res.outputs = {**res.outputs, **moved}
     verdict = evaluate(tunnel)
     assert {v.rule for v in verdict.mandatory} == {"MS-020"}
 

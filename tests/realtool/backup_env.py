@@ -8,6 +8,7 @@ runs scripts/backup/*.sh with bash, restic, pg_dump and sqlite3 from the system.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -197,6 +198,16 @@ class BackupSite:
         return (self.metrics_dir / f"media_server_backup_{name}.prom").read_text()
 
 
+def _site_base(tmp: Path) -> Path:
+    """`tmp` seen through a path the settings accept: pytest's temp dirs live under /tmp, a system tree no storage
+    root may use (config/host_paths.py), so the roots are named through a symlink in a /var/tmp dir of our own."""
+    holder = Path(tempfile.mkdtemp(prefix="ms-site-", dir="/var/tmp"))
+    atexit.register(shutil.rmtree, holder, True)
+    link = holder / "site"
+    link.symlink_to(tmp, target_is_directory=True)
+    return link
+
+
 def make_site(
     tmp: Path,
     pg: PostgresServer | None = None,
@@ -207,7 +218,7 @@ def make_site(
 ) -> BackupSite:
     """A site whose paths are under `tmp`. `config_mount`: where the runner sees the config root
     (e.g. a read-only bind mount of it), like the container's /source/config."""
-    roots = {name: tmp / name for name in ("config", "data", "cache", "backups")}
+    roots = {name: _site_base(tmp) / name for name in ("config", "data", "cache", "backups")}
     for path in roots.values():
         path.mkdir(parents=True, exist_ok=True)
     raw = minimal_config(

@@ -95,7 +95,7 @@ def test_sqlite_written_during_backup_restores_consistent(tmp_path: Path) -> Non
     scratch = tmp_path / "restored"
     restore = site.run("restore.sh", "--database", "sonarr", "--target", str(scratch))
     assert restore.returncode == 0, restore.stderr
-    copy = scratch / str(db).lstrip("/")
+    copy = scratch / str(site.config_root / db.relative_to(config_root)).lstrip("/")  # the path the site names
     with contextlib.closing(sqlite3.connect(copy)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         restored_rows = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])

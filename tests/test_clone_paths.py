@@ -3,36 +3,19 @@ new (a path in a ForceNew input, such as an image's build context, would replace
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from offline.runner import ROOT
-
-
-def _clone(dest: Path) -> Path:
-    """The committed tree and the working tree's changes, as a fresh clone elsewhere would have them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    return dest
+from tests.worktree import copy_working_tree
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_render_is_byte_identical_from_two_clone_paths(tmp_path: Path, stack: str) -> None:
-    first = _clone(tmp_path / "a" / "media-server")
-    second = _clone(tmp_path / "elsewhere" / "deeper" / "checkout")
+    first = copy_working_tree(tmp_path / "a" / "media-server")
+    second = copy_working_tree(tmp_path / "elsewhere" / "deeper" / "checkout")
     outputs = []
     for clone in (first, second):
         done = subprocess.run(

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from offline.diff import Diff, compare, format_diff
-from offline.runner import ROOT
 from offline.snapshot import SECRET
+from tests.worktree import copy_working_tree
 
 GIT = ["git", "-c", "user.email=test@example.org", "-c", "user.name=test", "-c", "commit.gpgsign=false"]
 
@@ -29,17 +29,7 @@ def _git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout's working tree (tracked and new files, as they are now) as the one commit of a new repo."""
-    copy = tmp_path_factory.mktemp("repo")
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (n.decode() for n in listed)):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
+    copy = copy_working_tree(tmp_path_factory.mktemp("repo"))
     _git(copy, "init", "-q")
     _git(copy, "add", "-A")
     _git(copy, "commit", "-qm", "base")

@@ -38,6 +38,8 @@ from typing import Any
 
 import yaml
 
+from tests.worktree import copy_working_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PLAN = HERE / "modules.toml"
@@ -206,20 +208,6 @@ def report(results: list[ModuleResult], threshold: float, elapsed: float) -> tup
 
 
 # ------------------------------------------------------------------ running
-def _copy_tree(target: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-
-
 def _pytest(workdir: Path, tests: list[str], env: dict[str, str], timeout: float | None = None) -> int:
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "tests.mutation.select"]
     done = subprocess.run(
@@ -379,7 +367,7 @@ class Workers:
         for i in range(self.jobs):
             workdir = self.root / f"w{i}"
             workdir.mkdir(exist_ok=True)
-            _copy_tree(workdir)
+            copy_working_tree(workdir)
             self.free.put(workdir)
 
     @contextmanager

@@ -27,20 +27,13 @@ def schema_path(name: str) -> Path:
 
 def stack_settings(stack: str, **overrides: Any) -> Settings:
     """Settings of Pulumi.<stack>.yaml (secrets left out), with top-level keys replaced."""
-    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
-    raw: dict[str, Any] = {}
-    for key, value in config.values.items():
-        name = key.split(":", 1)[1]
-        if key in config.secret_keys:
-            continue
-        raw[name] = json.loads(value) if value[:1] in "[{" else value
-    raw.update(overrides)
-    return parse_settings(raw)
+    return parse_settings({**stack_raw(stack), **overrides})
 
 
-def stack_raw(stack: str) -> dict[str, Any]:
-    """Pulumi.<stack>.yaml's plain config as the program's run_site fixture takes it."""
-    config = load_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+def stack_raw(stack: str | Path) -> dict[str, Any]:
+    """A stack file's plain config (Pulumi.<stack>.yaml, or the file at a path), keys without the namespace, as
+    the program's run_site fixture takes it."""
+    config = load_stack_file(stack if isinstance(stack, Path) else ROOT / f"Pulumi.{stack}.yaml")
     return {
         key.split(":", 1)[1]: json.loads(value) if value[:1] in "[{" else value
         for key, value in config.values.items()

@@ -9,7 +9,6 @@ depends_on), or the reference follows: the run registers no reference to it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -18,10 +17,11 @@ import pytest
 
 from config.catalog import CATALOG
 from config.problems import SettingsError
-from config.stack import SECRET_KEYS, load_stack_file, parse_settings
+from config.stack import parse_settings
 from offline.recorder import Secret
-from offline.runner import ROOT, RunResult, run_program
+from offline.runner import RunResult, run_program
 from tests.conftest import PROD_SECRETS, as_stack, containers
+from tests.edge_support import stack_raw
 
 
 def _text(value: Any) -> Iterator[str]:
@@ -53,13 +53,7 @@ def references(result: RunResult) -> set[tuple[str, str]]:
 
 
 def _prod_raw() -> dict[str, Any]:
-    config = load_stack_file(ROOT / "Pulumi.prod.yaml")
-    raw: dict[str, Any] = {}
-    for full, value in config.values.items():
-        key = full.split(":", 1)[1]
-        if key not in SECRET_KEYS:
-            raw[key] = json.loads(value) if value[:1] in "{[" else value
-    return raw
+    return stack_raw("prod")
 
 
 def _without(raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from config.catalog import CATALOG
 from config.env_overrides import DENIED, denial
 from config.host_paths import SHARED_PARENTS, SYSTEM_TREES
 from config.problems import SettingsError
-from config.stack import SECRET_KEYS, load_stack_file, parse_settings
+from config.stack import load_stack_file, parse_settings
 from offline.runner import ROOT
 from tests.conftest import minimal_config
+from tests.edge_support import stack_raw
 
 
 def problems(**overrides: Any) -> list[str]:
@@ -185,12 +186,7 @@ def _string_leaves(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tup
 
 def _rich_site() -> dict[str, Any]:
     """prod's settings plus one of every string-valued family prod leaves at its default."""
-    config = load_stack_file(ROOT / "Pulumi.prod.yaml")
-    raw: dict[str, Any] = {}
-    for full, value in config.values.items():
-        key = full.split(":", 1)[1]
-        if key not in SECRET_KEYS:
-            raw[key] = json.loads(value) if value[:1] in "{[" else value
+    raw = stack_raw("prod")
     raw["services"]["immich-server"] = {
         "subdomain": "photos",
         "imageTag": "v2.1.0",

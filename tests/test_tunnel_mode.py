@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
@@ -14,6 +12,7 @@ from offline.gate import evaluate, load_pack_config
 from offline.runner import ROOT, RunResult, run_program
 from render.traefik import trusted_proxies
 from tests.conftest import make_check
+from tests.edge_support import stack_raw
 
 TUNNEL = ROOT / "tests" / "fixtures" / "tunnel" / "Pulumi.tunnel.yaml"
 
@@ -26,12 +25,7 @@ def tunnel() -> RunResult:
 
 
 def _raw() -> dict[str, object]:
-    config = load_stack_file(TUNNEL)
-    return {
-        full.split(":", 1)[1]: json.loads(value) if value[:1] in "{[" else value
-        for full, value in config.values.items()
-        if full not in config.secret_keys
-    }
+    return stack_raw(TUNNEL)
 
 
 def test_make_check_on_a_tunnel_stack_exits_0() -> None:

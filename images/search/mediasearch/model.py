@@ -57,7 +57,8 @@ class Document:
     creators: tuple[str, ...] = ()
     year: int | None = None
     cover: str | None = None
-    """A public URL of a cover image the app serves, or None."""
+    """The search service's own path for the item's cover (`/cover/<source>/<id>`, proxied by the server
+    through the connector's `cover()`), or None when the app serves none. Never a URL carrying a key."""
     description: str = ""
     """Secondary text that is searched with low weight (series name, album, overview excerpt)."""
     updated: float | None = None

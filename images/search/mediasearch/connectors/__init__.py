@@ -20,3 +20,9 @@ class Connector(Protocol):
         """Every document of the source, or (with `since`, epoch seconds) those changed after it where the
         app can filter by change time. Raises ConnectorError on any failure (auth, timeout, bad answer)."""
         ...
+
+    def cover(self, item_id: str) -> tuple[str, bytes]:
+        """(content type, bytes) of the item's cover, fetched with the source's credentials. The server
+        serves it at /cover/<app>/<id> (behind the same sign-on as the page), so no credential ever appears
+        in a URL the browser sees. Raises ConnectorError when the app has none."""
+        ...

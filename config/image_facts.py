@@ -894,5 +894,22 @@ _FACTS["backup"] = ImageFacts(
     ),
 )
 
+_search = _inferred(
+    "media-server",
+    "images/search/Dockerfile",
+    "this repository",
+    "the runtime contract of issue 12 (alpine:3.22.2, python3 from apk, a non-root numeric USER, busybox wget, "
+    "the index written to /index only); the entry runs it as PUID:PGID whatever the Dockerfile's USER",
+)
+_FACTS["search"] = ImageFacts(
+    user=ImageUser(name="search", uid=10001, gid=10001, source=_search),
+    entrypoint=Entrypoint(needs_root=False, source=_search),
+    binaries={
+        "wget": Binary(why="busybox in alpine: `wget -q --spider` asks /healthz", source=_search),
+        "python3": Binary(why="the service: python3 -m mediasearch serve", source=_search),
+    },
+    writes=Writes(paths=("/index",), source=_search),
+)
+
 FACTS: MappingProxyType[str, ImageFacts] = MappingProxyType(_FACTS)
 """Upstream facts by catalog name."""

@@ -717,6 +717,64 @@ def _backup_metrics_missing(settings: Settings) -> AlertRule:
     )
 
 
+# ---------------------------------------------------------------------------------- unified search
+SEARCH_LAST_SUCCESS = "mediasearch_last_success_timestamp_seconds"
+"""The search service's end of a source's last successful run (images/search/mediasearch/metrics.py): enabled
+sources only, 0 until the first success since the service started."""
+
+
+def search_stale_expr(stale_after: str) -> str:
+    """A source whose newest success within the window is older than the window, reported for that long.
+
+    max_over_time keeps a success from before a restart of the service (which reports 0 until its first run);
+    the `offset` term holds the alert back for a source the service has not reported for the whole window
+    yet (a new source, or a new site), which has had no chance to index."""
+    seconds = _seconds(stale_after)
+    return (
+        f"(time() - max_over_time({SEARCH_LAST_SUCCESS}[{stale_after}])) > {seconds}\n"
+        f"  and {SEARCH_LAST_SUCCESS} offset {stale_after}"
+    )
+
+
+def _search_source_stale(settings: Settings) -> AlertRule:
+    stale = settings.search.stale_after
+    seconds = _seconds(stale)
+    step = 60  # a scrape a minute: an instant selector sees a series only up to 5m after its last sample
+    per_window = seconds // step
+    target = _target("search", "media", port=8080)
+    broken, fine, new, restarted = ({**target, "source": s} for s in ("kavita", "jellyfin", "immich", "navidrome"))
+    samples = 2 * per_window + 20
+    # broken: indexed once, right after the start, never again; fine: a success at every scrape; new: reported
+    # for half a window only (0: not yet indexed); restarted: fine until the service restarted 30 minutes ago
+    # (0 until its first run since).
+    series = (
+        Series(SEARCH_LAST_SUCCESS, broken, f"0 {step}x{samples}"),
+        Series(SEARCH_LAST_SUCCESS, fine, f"0+{step}x{samples}"),
+        Series(SEARCH_LAST_SUCCESS, new, f"_x{samples - per_window // 2} 0x{per_window // 2}"),
+        Series(SEARCH_LAST_SUCCESS, restarted, f"0+{step}x{samples - 30} 0x30"),
+    )
+    return AlertRule(
+        alert="SearchSourceStale",
+        expr=search_stale_expr(stale),
+        for_="10m",
+        severity=Severity.WARNING,
+        summary="search has not indexed {{ $labels.source }} for " + stale,
+        description="The search service's last successful index run of {{ $labels.source }} is older than "
+        f"search.staleAfter ({stale}): new items of that app are not found.",
+        runbook="Open search.<domain>: it says why the source is not connected (key, address, app down); the "
+        "service's log (Loki, service=search) has the error. `docker kill --signal HUP ms-<stack>-search` "
+        "rebuilds every source now.",
+        case=Case(
+            series=series,
+            interval=f"{step}s",
+            quiet_until=f"{seconds}s",
+            eval_time=f"{samples * step}s",
+            firing=(broken,),
+        ),
+        requires=("search",),
+    )
+
+
 # ---------------------------------------------------------------------------------- the monitoring itself
 def _counter_increase_rule(
     alert: str, metric: str, service: str, tier: str, port: int, extra: Mapping[str, str], texts: tuple[str, str, str]
@@ -812,9 +870,10 @@ GROUPS: tuple[tuple[str, tuple[ThresholdRule | SettingsRule, ...]], ...] = (
     ("security", (_crowdsec_surge, _failed_login_surge)),
     ("backups", (_backup_too_old, _backup_failed, _backup_metrics_missing)),
     ("monitoring", (_notifications_failing, _rule_failures, _logs_dropped)),
+    ("search", (_search_source_stale,)),
 )
 
-_NEEDS_SETTINGS = frozenset({_backup_too_old, _backup_metrics_missing})
+_NEEDS_SETTINGS = frozenset({_backup_too_old, _backup_metrics_missing, _search_source_stale})
 
 
 def rule_groups(settings: Settings) -> list[RuleGroup]:

@@ -894,12 +894,13 @@ _FACTS["backup"] = ImageFacts(
     ),
 )
 
-_search = _inferred(
+_search = _src(
     "media-server",
     "images/search/Dockerfile",
     "this repository",
-    "the runtime contract of issue 12 (alpine:3.22.2, python3 from apk, a non-root numeric USER, busybox wget, "
-    "the index written to /index only); the entry runs it as PUID:PGID whatever the Dockerfile's USER",
+    "alpine:3.22.2 with python3 from apk; USER 10001:10001 (search); busybox wget; PYTHONDONTWRITEBYTECODE and "
+    "the package compiled at build, so the only path written at run time is /index; the entry runs it as "
+    "PUID:PGID",
 )
 _FACTS["search"] = ImageFacts(
     user=ImageUser(name="search", uid=10001, gid=10001, source=_search),

@@ -461,3 +461,21 @@ def test_search_off_or_its_tier_off_deploys_nothing_of_it() -> None:
         assert not settings.is_enabled("search") and not settings.is_enabled("elasticsearch")
     no_media = parse_settings(minimal_config(tiers={"media": False, "monitoring": False}, search=ES_ENGINE))
     assert not no_media.is_enabled("search") and not no_media.is_enabled("elasticsearch")
+
+
+def test_the_metric_reference_is_what_the_service_exposes() -> None:
+    """Dashboards and the alert may use only config/data/metrics/search.txt: it must be the service's output."""
+    from mediasearch.metrics import Metrics
+    from mediasearch.model import SourceStatus
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from render.metric_reference import load
+
+    statuses = [SourceStatus(app=app, state="connected", documents=3, last_success=1.0) for app in SOURCES]
+    metrics = Metrics()
+    metrics.query_duration.observe(0.004)
+    exposed: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(metrics.render(statuses, SOURCES)):
+        for sample in family.samples:
+            exposed.setdefault(sample.name, set()).update(sample.labels)
+    assert {name: frozenset(labels) for name, labels in exposed.items()} == load("search")

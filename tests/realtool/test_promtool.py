@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from render.alerts import RULES_DIR, render_rule_file, render_rule_test, render_rule_tests, rule_groups
+from render.alerts import (
+    RULES_DIR,
+    SEARCH_LAST_SUCCESS,
+    render_rule_file,
+    render_rule_test,
+    render_rule_tests,
+    rule_groups,
+)
 from render.prometheus import render_prometheus_config
 from render.serialise import to_yaml
 from tests.monitoring_support import site, stack_settings
@@ -126,3 +133,22 @@ def test_a_rule_that_fires_too_widely_fails_its_unit_test(tmp_path: Path) -> Non
     """...and a rule that fires for healthy series fails the quiet half."""
     output = _broken_run(tmp_path, "availability", "TargetDown", lambda _: "up >= 0")
     assert "TargetDown" in output
+
+
+def test_search_staleness_keeps_a_success_from_before_a_restart(tmp_path: Path) -> None:
+    """The search service reports 0 until its first run after a restart: read bare, every source would look
+    stale for as long as that run takes (navidrome's series in the unit test restarted 30 minutes ago)."""
+    output = _broken_run(
+        tmp_path,
+        "search",
+        "SearchSourceStale",
+        lambda expr: expr.replace(f"max_over_time({SEARCH_LAST_SUCCESS}[6h])", SEARCH_LAST_SUCCESS),
+    )
+    assert 'source="navidrome"' in output
+
+
+def test_search_staleness_waits_for_a_new_source_to_be_reported_a_whole_window(tmp_path: Path) -> None:
+    """Without the `offset` term a source the service has just started reporting (immich, 0 for half a window)
+    would fire before it had the chance to index."""
+    output = _broken_run(tmp_path, "search", "SearchSourceStale", lambda expr: expr.split("\n")[0])
+    assert 'source="immich"' in output

@@ -265,6 +265,8 @@ def test_puid_image_needs_non_zero_ids() -> None:
     res = container("sonarr", user=None, envs=["PUID=0", "PGID=1000"])
     config = {"ms-015-non-root-user": {"allowlist": {"sonarr": {"justification": WHY}}}}
     assert rules(res, config=config) == {"MS-015", "MS-032"}  # MS-032: PUID=0 is a weakening env of its own
+    uid_1 = container("sonarr", user=None, envs=["PUID=1", "PGID=1"])  # the lowest unprivileged ids
+    assert rules(uid_1, config=config) == set()
 
 
 # ------------------------------------------------------------------ MS-003: the one socket proxy
@@ -396,6 +398,10 @@ BOUNDARIES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("memory negative", {"memory": -1}, {"MS-009"}),
     ("cpu quota only", {"cpus": None, "cpuQuota": 50000}, set()),
     ("cpu quota unlimited", {"cpus": None, "cpuQuota": -1}, {"MS-009"}),
+    ("cpu quota 0", {"cpus": None, "cpuQuota": 0}, {"MS-009"}),
+    ("cpu quota 1", {"cpus": None, "cpuQuota": 1}, set()),
+    ("empty tmpfs", {"tmpfs": {}}, {"MS-008"}),
+    ("tmpfs mount", {"tmpfs": None, "mounts": [{"type": "tmpfs", "target": "/tmp"}]}, set()),
     ("on-failure 1 retry", {"restart": "on-failure", "maxRetryCount": 1}, set()),
     ("on-failure 5 retries", {"restart": "on-failure", "maxRetryCount": 5}, set()),
     ("on-failure 0 retries", {"restart": "on-failure", "maxRetryCount": 0}, {"MS-010"}),

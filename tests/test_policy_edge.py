@@ -785,3 +785,12 @@ def test_an_unreadable_users_database_is_reported() -> None:
     assert message.startswith("Authelia's the users database ") and message.endswith(
         "; fix: render it with render/serialise.py"
     )
+
+
+def test_a_domain_regex_rule_before_an_admin_rule_is_caught() -> None:
+    def regex_first(config: dict[str, Any]) -> None:
+        rule = {"domain_regex": [r"^(?P<app>[a-z]+)\.media\.example\.org$"], "policy": "one_factor"}
+        config["access_control"]["rules"].insert(0, rule)
+
+    verdict = check(*with_authelia(regex_first))
+    assert {m.split(" (")[0] for m in messages(verdict, "MS-023")} == {"admin app sonarr", "admin app traefik"}

@@ -707,16 +707,14 @@ def test_in_tunnel_mode_the_network_shared_with_the_connector_is_a_proxy_range()
 
 
 def test_an_authelia_resource_python_cannot_compile_declares_nothing() -> None:
-    def broken_first(config: dict[str, Any]) -> None:
-        i = fx.access_rule_index(config, fx.host("jellyfin"), bypass=True)
-        config["access_control"]["rules"][i]["resources"].insert(0, "^/Users/(?<name>x)$")
-
-    route = f"Host(`{fx.host('jellyfin')}`) && Path(`/Users/AuthenticateByName`)"
-    dynamic = fx.traefik_dynamic()
-    dynamic["http"]["routers"][BYPASS]["rule"] = route
     config = fx.authelia_config()
-    broken_first(config)
-    assert messages(check(*ingress(fx.traefik(dynamic=dynamic)), fx.authelia(config=config)), "MS-021") == []
+    i = fx.access_rule_index(config, fx.host("jellyfin"), bypass=True)
+    config["access_control"]["rules"][i]["resources"].insert(0, "^/Users/(?<name>x)$")  # RE2 syntax, not Python's
+    dynamic = fx.traefik_dynamic()
+    for path, declared in (("/Users/AuthenticateByName", True), ("/System/Logs", False)):
+        dynamic["http"]["routers"][BYPASS]["rule"] = f"Host(`{fx.host('jellyfin')}`) && Path(`{path}`)"
+        found = messages(check(*ingress(fx.traefik(dynamic=dynamic)), fx.authelia(config=config)), "MS-021")
+        assert [m.split(" of ")[0] for m in found] == ([] if declared else [f"router {BYPASS} lets Path({path})"])
 
 
 @pytest.mark.parametrize(

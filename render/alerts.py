@@ -719,21 +719,13 @@ def _backup_metrics_missing(settings: Settings) -> AlertRule:
 
 # ---------------------------------------------------------------------------------- unified search
 SEARCH_LAST_SUCCESS = "mediasearch_last_success_timestamp_seconds"
-"""The search service's end of a source's last successful run (images/search/mediasearch/metrics.py): enabled
-sources only, 0 until the first success since the service started."""
+"""The search service's end of a source's last successful run, for the sources it indexes; until the first
+since the service started, the service's start (images/search/mediasearch/metrics.py), so a restart is not
+a stale source, and a source that has not indexed within the window of a start is."""
 
 
 def search_stale_expr(stale_after: str) -> str:
-    """A source whose newest success within the window is older than the window, reported for that long.
-
-    max_over_time keeps a success from before a restart of the service (which reports 0 until its first run);
-    the `offset` term holds the alert back for a source the service has not reported for the whole window
-    yet (a new source, or a new site), which has had no chance to index."""
-    seconds = _seconds(stale_after)
-    return (
-        f"(time() - max_over_time({SEARCH_LAST_SUCCESS}[{stale_after}])) > {seconds}\n"
-        f"  and {SEARCH_LAST_SUCCESS} offset {stale_after}"
-    )
+    return f"(time() - {SEARCH_LAST_SUCCESS}) > {_seconds(stale_after)}"
 
 
 def _search_source_stale(settings: Settings) -> AlertRule:
@@ -744,14 +736,17 @@ def _search_source_stale(settings: Settings) -> AlertRule:
     target = _target("search", "media", port=8080)
     broken, fine, new, restarted = ({**target, "source": s} for s in ("kavita", "jellyfin", "immich", "navidrome"))
     samples = 2 * per_window + 20
-    # broken: indexed once, right after the start, never again; fine: a success at every scrape; new: reported
-    # for half a window only (0: not yet indexed); restarted: fine until the service restarted 30 minutes ago
-    # (0 until its first run since).
+    end = samples * step
+    # broken: indexed once, right after the start, never again; fine: a success at every scrape; new: a source
+    # the service has reported for half a window, not indexed yet (its value is the service's start);
+    # restarted: fine until the service restarted 30 minutes ago, its first run since still going.
     series = (
         Series(SEARCH_LAST_SUCCESS, broken, f"0 {step}x{samples}"),
         Series(SEARCH_LAST_SUCCESS, fine, f"0+{step}x{samples}"),
-        Series(SEARCH_LAST_SUCCESS, new, f"_x{samples - per_window // 2} 0x{per_window // 2}"),
-        Series(SEARCH_LAST_SUCCESS, restarted, f"0+{step}x{samples - 30} 0x30"),
+        Series(
+            SEARCH_LAST_SUCCESS, new, f"_x{samples - per_window // 2} {end - per_window // 2 * step}x{per_window // 2}"
+        ),
+        Series(SEARCH_LAST_SUCCESS, restarted, f"0+{step}x{samples - 30} {end - 30 * step}x30"),
     )
     return AlertRule(
         alert="SearchSourceStale",
@@ -768,7 +763,7 @@ def _search_source_stale(settings: Settings) -> AlertRule:
             series=series,
             interval=f"{step}s",
             quiet_until=f"{seconds}s",
-            eval_time=f"{samples * step}s",
+            eval_time=f"{end}s",
             firing=(broken,),
         ),
         requires=("search",),

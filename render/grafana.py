@@ -405,7 +405,7 @@ def _search_panels(board: Board, settings: Settings) -> None:
     """The search service's sources (images/search/mediasearch/metrics.py): how old each one's index is, against
     the SearchSourceStale alert's limit, and what each holds."""
     limit = settings.search.stale_after
-    age = f"time() - max_over_time({SEARCH_LAST_SUCCESS}[{limit}])"
+    age = f"time() - {SEARCH_LAST_SUCCESS}"
     board.add(
         timeseries(
             "Search: time since each source last indexed",

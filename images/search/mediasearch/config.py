@@ -8,7 +8,8 @@ program's settings layer has already validated the stack's values, this is the s
       "listen_port": 8080,
       "public_url": "https://search.example.org",
       "engine": {"kind": "sqlite", "path": "/index/search.db"}
-             | {"kind": "elasticsearch", "url": "http://elasticsearch:9200", "index": "media-search"},
+             | {"kind": "elasticsearch", "url": "http://elasticsearch:9200", "index": "media-search",
+                "user": "elastic", "password_file": "/run/secrets/search/elasticsearch"},
       "incremental_seconds": 900,       # re-index changed items this often
       "full_seconds": 86400,            # rebuild every source this often (drops deleted items)
       "source_timeout_seconds": 60,     # one slow source never holds up the others
@@ -44,6 +45,20 @@ _USER = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 _INDEX = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
+_TOP_LEVEL = frozenset(
+    {
+        "version",
+        "listen_port",
+        "public_url",
+        "engine",
+        "incremental_seconds",
+        "full_seconds",
+        "source_timeout_seconds",
+        "sources",
+    }
+)
+
+
 class ConfigError(ValueError):
     """The configuration file is malformed; the message names the field."""
 
@@ -77,6 +92,16 @@ class EngineConfig:
     path: str | None = None
     url: str | None = None
     index: str | None = None
+    user: str | None = None
+    """Elasticsearch: the user the engine authenticates as (the platform's node runs with security on)."""
+    password_file: str | None = None
+    """Elasticsearch: file holding that user's password (read-only secret mount); never logged."""
+
+    def password(self) -> str | None:
+        """The password, read from its file now (a rotated secret is used on the next connection)."""
+        if self.password_file is None:
+            return None
+        return Path(self.password_file).read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +150,7 @@ def _source(raw: Any, position: int) -> SourceConfig:
     where = f"sources[{position}]."
     unknown = set(raw) - {"app", "enabled", "url", "public_url", "key_file", "user", "library", "reason"}
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+        raise ConfigError(f"sources[{position}]: unknown field(s) {sorted(unknown)}")
     app = _field(raw, "app", str, where)
     if app not in SOURCES:
         raise ConfigError(f"{where}app: {app!r} is not one of {', '.join(SOURCES)}")
@@ -156,10 +181,16 @@ def _engine(raw: Any) -> EngineConfig:
     if kind == "elasticsearch":
         url = _field(raw, "url", str, "engine.")
         index = _field(raw, "index", str, "engine.")
+        user = _field(raw, "user", str, "engine.", optional=True)
+        password_file = _field(raw, "password_file", str, "engine.", optional=True)
+        if (user is None) != (password_file is None):
+            raise ConfigError("engine.user, engine.password_file: give both (basic auth) or neither")
         return EngineConfig(
             kind=kind,
             url=_match(_HTTP_URL, url, "engine.url", "an http(s) URL"),
             index=_match(_INDEX, index, "engine.index", "an Elasticsearch index name (lower case)"),
+            user=_match(_USER, user, "engine.user", "a login name (letters, digits, . _ @ -)"),
+            password_file=_match(_ABS_PATH, password_file, "engine.password_file", "an absolute path"),
         )
     raise ConfigError(f"engine.kind: {kind!r} is not sqlite or elasticsearch")
 
@@ -167,6 +198,9 @@ def _engine(raw: Any) -> EngineConfig:
 def parse(raw: Any) -> ServiceConfig:
     if not isinstance(raw, dict):
         raise ConfigError("the configuration is not a JSON object")
+    unknown = set(raw) - _TOP_LEVEL
+    if unknown:
+        raise ConfigError(f"unknown field(s) {sorted(unknown)}")
     if raw.get("version") != 1:
         raise ConfigError(f"version: {raw.get('version')!r} is not 1")
     port = _field(raw, "listen_port", int, "")

@@ -142,7 +142,7 @@ class SearchSchedule(Section):
     full: Annotated[PromDuration, _whole_seconds(_MIN_FULL, _MAX_FULL)] = Field(
         default="24h",
         description="Rebuild every source this often, dropping deleted items (5m to 30d, at least incremental). "
-        "`docker kill --signal HUP search` rebuilds now.",
+        "`docker kill --signal HUP ms-<stack>-search` rebuilds now.",
     )
 
     @model_validator(mode="after")

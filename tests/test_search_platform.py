@@ -480,3 +480,22 @@ def test_the_metric_reference_is_what_the_service_exposes() -> None:
         for sample in family.samples:
             exposed.setdefault(sample.name, set()).update(sample.labels)
     assert {name: frozenset(labels) for name, labels in exposed.items()} == load("search")
+
+
+def test_make_check_says_which_sources_are_indexed_and_why_not(dev: RunResult, prod: RunResult) -> None:
+    from rich.console import Console
+
+    from offline.plan import plan_of
+    from offline.report import print_plan
+
+    plan = plan_of(dev, stack_settings("dev"))
+    assert plan["search"]["engine"] == "sqlite"
+    jellyfin = next(s for s in plan["search"]["sources"] if s["source"] == "jellyfin")
+    assert jellyfin == {"source": "jellyfin", "indexed": False, "reason": missing_key_reason("jellyfin")}
+    out = io.StringIO()
+    print_plan(plan, dev, Console(file=out, width=200, soft_wrap=False, highlight=False))
+    text = out.getvalue()
+    assert "Search (sqlite): indexes nothing yet" in text
+    assert "  jellyfin: no API key; set `media-server:searchJellyfinApiKey`" in text
+    prod_plan = plan_of(prod, stack_settings("prod"))
+    assert all(s["indexed"] for s in prod_plan["search"]["sources"])

@@ -58,11 +58,15 @@ def _convert(node: Any) -> Any:
 class ApiDocument:
     """One published OpenAPI document (or a file of one split over files), loaded for validation."""
 
-    def __init__(self, path: Path, prefix: str = "") -> None:
+    def __init__(self, path: Path, prefix: str = "", supplement: dict[str, Any] | None = None) -> None:
         self.path = path.resolve()
         self.uri = self.path.as_uri()
         self.prefix = prefix
         self.doc = json.loads(self.path.read_text(encoding="utf-8"))
+        for template, item in (supplement or {}).items():
+            if template in self.doc["paths"]:
+                raise ValueError(f"{template} is in the document; a supplement only adds what it lacks")
+            self.doc["paths"][template] = item
         self.registry: Registry = Registry(retrieve=self._retrieve)  # type: ignore[call-arg]
         self.registry = self.registry.with_resource(self.uri, self._resource(self.doc))
 
@@ -180,11 +184,20 @@ def _coerce(value: str, schema: dict[str, Any]) -> Any:
 class StandIn:
     """A loopback server answering one app's API by `handler`, validating by `document`."""
 
-    def __init__(self, document: ApiDocument, handler: Handler, form_post_credentials: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        document: ApiDocument,
+        handler: Handler,
+        form_post_credentials: tuple[str, ...] = (),
+        anonymous: tuple[str, ...] = (),
+    ) -> None:
         self.document = document
         self.handler = handler
         self.form_post_credentials = form_post_credentials
         """Security parameters the app also takes from a form body (OpenSubsonic's formPost extension)."""
+        self.anonymous = anonymous
+        """Path templates the app serves without its security scheme where the document's global `security`
+        does not say so (the caller cites the source)."""
         self.errors: list[str] = []
         self.requests: list[Request] = []
         self.release = threading.Event()
@@ -202,7 +215,7 @@ class StandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
@@ -233,22 +246,26 @@ class StandIn:
         self.requests.append(request)
         problems = self._check_request(request)
         if problems:
-            self._send(http, 400, json.dumps({"stand-in": problems}).encode(), "application/json")
+            self.send(http, 400, json.dumps({"stand-in": problems}).encode(), "application/json")
             return
         answer = self.handler(request)
         if answer.raw is not None:
-            self._send(http, answer.status, answer.raw, answer.content_type)
+            self.send(http, answer.status, answer.raw, answer.content_type)
             return
         problems = self._check_answer(request, answer)
         if problems:
-            self._send(http, 500, json.dumps({"stand-in": problems}).encode(), "application/json")
+            self.send(http, 500, json.dumps({"stand-in": problems}).encode(), "application/json")
             return
         payload = json.dumps(answer.body).encode() if answer.body is not None else b""
-        self._send(http, answer.status, payload, answer.content_type)
+        self.send(http, answer.status, payload, answer.content_type)
 
     @staticmethod
-    def _send(http: BaseHTTPRequestHandler, status: int, payload: bytes, kind: str) -> None:
+    def send(
+        http: BaseHTTPRequestHandler, status: int, payload: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
         http.send_response(status)
+        for key, value in (headers or {}).items():
+            http.send_header(key, value)
         http.send_header("Content-Type", kind)
         http.send_header("Content-Length", str(len(payload)))
         http.end_headers()
@@ -349,7 +366,7 @@ class StandIn:
 
     def _check_security(self, request: Request, op: dict[str, Any], where: str) -> list[str]:
         alternatives = op.get("security", self.document.doc.get("security", []))
-        if not alternatives:
+        if not alternatives or request.path in self.anonymous:
             return []
         failures = []
         for alternative in alternatives:
@@ -403,8 +420,9 @@ class StandIn:
         return self.document.validate({"$ref": schema_ref}, self.document.uri, value)
 
 
-def document(name: str, prefix: str = "") -> ApiDocument:
-    return ApiDocument(FIXTURES / name, prefix)
+def document(name: str, prefix: str = "", supplement: dict[str, Any] | None = None) -> ApiDocument:
+    """A fixture document; `supplement` adds operations the document lacks, each cited where it is written."""
+    return ApiDocument(FIXTURES / name, prefix, supplement)
 
 
 __all__ = ["Answer", "ApiDocument", "Request", "StandIn", "ValidationError", "document"]

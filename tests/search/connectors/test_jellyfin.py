@@ -136,17 +136,6 @@ def test_a_page_larger_than_asked_is_cut_to_the_page_size(standin, source) -> No
     assert len(docs) == len(items) and len({d.id for d in docs}) == len(items)
 
 
-def test_refused_key_names_the_app_and_never_the_key(standin, source) -> None:
-    server = standin(DOC, lambda request: Answer(status=401, body=None))
-
-    with pytest.raises(ConnectorError) as failure:
-        list(JellyfinConnector(source("jellyfin", server.url), timeout=5).fetch(None))
-
-    message = str(failure.value)
-    assert message.startswith("jellyfin: the API refused the credentials (HTTP 401 on /Items)")
-    assert SECRET not in message
-
-
 def test_a_slow_server_times_out_with_a_connector_error(standin, source) -> None:
     def slow(request: Request) -> Answer:
         server.release.wait(30)

@@ -55,7 +55,7 @@ def epoch_of(value: Any) -> float | None:
     iso = value.strip().replace("Z", "+00:00")
     if "." in iso:
         head, _, rest = iso.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits) :]
         iso = f"{head}.{digits[:6]}{zone}"
     try:

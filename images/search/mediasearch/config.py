@@ -8,7 +8,8 @@ program's settings layer has already validated the stack's values, this is the s
       "listen_port": 8080,
       "public_url": "https://search.example.org",
       "engine": {"kind": "sqlite", "path": "/index/search.db"}
-             | {"kind": "elasticsearch", "url": "http://elasticsearch:9200", "index": "media-search"},
+             | {"kind": "elasticsearch", "url": "http://elasticsearch:9200", "index": "media-search",
+                "user": "elastic", "password_file": "/run/secrets/search/elasticsearch"},
       "incremental_seconds": 900,       # re-index changed items this often
       "full_seconds": 86400,            # rebuild every source this often (drops deleted items)
       "source_timeout_seconds": 60,     # one slow source never holds up the others
@@ -77,6 +78,16 @@ class EngineConfig:
     path: str | None = None
     url: str | None = None
     index: str | None = None
+    user: str | None = None
+    """Elasticsearch: the user the engine authenticates as (the platform's node runs with security on)."""
+    password_file: str | None = None
+    """Elasticsearch: file holding that user's password (read-only secret mount); never logged."""
+
+    def password(self) -> str | None:
+        """The password, read from its file now (a rotated secret is used on the next connection)."""
+        if self.password_file is None:
+            return None
+        return Path(self.password_file).read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +167,16 @@ def _engine(raw: Any) -> EngineConfig:
     if kind == "elasticsearch":
         url = _field(raw, "url", str, "engine.")
         index = _field(raw, "index", str, "engine.")
+        user = _field(raw, "user", str, "engine.", optional=True)
+        password_file = _field(raw, "password_file", str, "engine.", optional=True)
+        if (user is None) != (password_file is None):
+            raise ConfigError("engine.user, engine.password_file: give both (basic auth) or neither")
         return EngineConfig(
             kind=kind,
             url=_match(_HTTP_URL, url, "engine.url", "an http(s) URL"),
             index=_match(_INDEX, index, "engine.index", "an Elasticsearch index name (lower case)"),
+            user=_match(_USER, user, "engine.user", "a login name (letters, digits, . _ @ -)"),
+            password_file=_match(_ABS_PATH, password_file, "engine.password_file", "an absolute path"),
         )
     raise ConfigError(f"engine.kind: {kind!r} is not sqlite or elasticsearch")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,11 +26,21 @@ from tests.search.connectors.standin import Answer, StandIn, document
 
 class _Plain(BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    stop = threading.Event()
 
     def log_message(self, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
+        if self.path == "/trickle":  # headers at once, then a byte every 50 ms: no single read ever times out
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            while not self.stop.wait(0.05):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            return
         status, headers, body = self.routes[self.path.split("?")[0]]
         extra = {k: v for k, v in headers.items() if k != "Content-Type"}
         StandIn.send(self, status, body, headers.get("Content-Type", "application/octet-stream"), extra)
@@ -40,7 +51,9 @@ def plain() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
+    _Plain.stop.clear()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    _Plain.stop.set()
     server.shutdown()
     server.server_close()
 
@@ -51,6 +64,13 @@ def test_redirects_are_not_followed_so_the_key_header_stays_home(plain: str) -> 
 
     with pytest.raises(ConnectorError, match=r"^jellyfin: /moved answered a redirect \(HTTP 302\); not followed$"):
         client.json("GET", "/moved")
+
+
+def test_a_server_that_trickles_its_answer_is_cut_at_the_deadline(plain: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectorError, match=r"^navidrome: the answer of /trickle took longer than 0.5 s$"):
+        HttpClient("navidrome", plain, 0.5).json("GET", "/trickle")
+    assert time.monotonic() - started < 5  # the server would go on for 5,000 s
 
 
 def test_an_answer_over_the_cap_is_refused(plain: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +24,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 server is not read into memory without end."""
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 USER_AGENT = "media-server-search/1"
+READ_CHUNK = 64 * 1024
 
 _REDIRECTS_REFUSED = (301, 302, 303, 307, 308)
 
@@ -83,9 +85,10 @@ class HttpClient:
             all_headers["Content-Type"] = "application/x-www-form-urlencoded"
         req = urllib.request.Request(url, data=data, method=method, headers=all_headers)  # noqa: S310 (http(s) only: config checks the scheme)
         try:
+            deadline = time.monotonic() + self.timeout
             with _OPENER.open(req, timeout=self.timeout) as answer:
-                body = answer.read(limit + 1)
                 kind = answer.headers.get("Content-Type", "")
+                body = self._read(answer, limit, deadline, path)
         except urllib.error.HTTPError as error:
             error.close()
             if error.code in _REDIRECTS_REFUSED:
@@ -93,6 +96,8 @@ class HttpClient:
                     f"{self.app}: {path} answered a redirect (HTTP {error.code}); not followed"
                 ) from None
             raise ConnectorError(_status_message(self.app, error.code, path)) from None
+        except ConnectorError:
+            raise
         except TimeoutError:
             raise ConnectorError(f"{self.app}: no answer from {path} within {self.timeout:g} s") from None
         except urllib.error.URLError as error:
@@ -105,6 +110,21 @@ class HttpClient:
         if len(body) > limit:
             raise ConnectorError(f"{self.app}: the answer of {path} is larger than {limit} bytes; refused")
         return kind, body
+
+    def _read(self, answer: Any, limit: int, deadline: float, path: str) -> bytes:
+        """The body, in chunks, within the same deadline as the whole request: the socket timeout alone would let
+        a server that trickles a byte now and then hold a source for ever."""
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = answer.read1(min(READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise ConnectorError(f"{self.app}: the answer of {path} took longer than {self.timeout:g} s")
+        return b"".join(chunks)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         _, body = self.request(method, path, **kwargs)

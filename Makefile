@@ -70,8 +70,8 @@ test-fast: setup ## unit tests only (no real tools)
 bench: setup ## offline check of prod vs a baseline registering as many resources
 	$(PY) -m bench.check_bench
 
-mutate: setup ## mutation testing of the guarding modules (cosmic-ray; ~20 min on 2 cores): MODULE=path for one
-	$(PY) -m tests.mutation.mutate $(if $(MODULE),--module $(MODULE),)
+mutate: setup ## mutation testing of the guarding modules (cosmic-ray; <20 min on 2 cores): [MODULE=path] [SAMPLE=n]
+	$(PY) -m tests.mutation.mutate $(if $(MODULE),--module $(MODULE),) $(if $(SAMPLE),--sample $(SAMPLE),)
 
 docs: setup ## regenerate the configuration reference in README.md
 	$(PY) -m config.reference README.md

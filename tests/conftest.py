@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime import config as runtime_config
 
 from config.stack import StackConfig, load_stack_file
 from offline.runner import ROOT, RunResult, run_program
@@ -46,6 +47,15 @@ def as_stack(raw: dict[str, Any], name: str = "test", secrets: dict[str, str] | 
         values[f"media-server:{key}"] = value
         secret_keys.append(f"media-server:{key}")
     return StackConfig(name=name, values=values, secret_keys=secret_keys)
+
+
+@pytest.fixture
+def engine_config() -> Iterator[dict[str, str]]:
+    """Stack config as the engine hands it to policy packs (`media-server:policy` and the rest); restored after."""
+    values: dict[str, str] = {}
+    token = runtime_config.CONFIG.set(values)
+    yield values
+    runtime_config.CONFIG.reset(token)
 
 
 @pytest.fixture(scope="session")

@@ -308,3 +308,34 @@ def test_apex_app_is_where_a_session_lands_by_default() -> None:
     assert landing(on) == f"https://{on.domain}"
     off = stack_settings("prod", services={name: {"enabled": False} for name in apex})
     assert landing(off) is None
+
+
+def test_oidc_clients_are_confidential_with_the_apps_own_policy_and_redirects() -> None:
+    settings = stack_settings("prod")
+    digests = {name: f"$2a$10${name}" for name in settings.oidc_client_names()}
+    clients = authelia.render_oidc(settings, "pem", digests)["identity_providers"]["oidc"]["clients"]
+    rules = authelia.render_configuration(settings, "authelia", "authelia")["access_control"]["rules"]
+    by_domain = {tuple(r["domain"]): r["policy"] for r in rules if "resources" not in r}
+    assert [c["client_id"] for c in clients] == ["grafana", "immich-server"]
+    for client in clients:
+        name = client["client_id"]
+        assert client["public"] is False and client["client_secret"] == digests[name], name
+        # signing in to the app through OIDC asks for the same factors as its web route
+        assert client["authorization_policy"] == by_domain[tuple(authelia_hosts(settings, name))], name
+        assert client["redirect_uris"] == authelia.redirect_uris(settings.service(name), settings)
+    assert authelia.redirect_uris(settings.service("grafana"), settings) == [
+        "https://grafana.media.example.org/login/generic_oauth"
+    ]
+    assert authelia.redirect_uris(settings.service("sonarr"), settings) == []  # no OIDC client
+
+
+def test_file_users_are_enabled_and_may_reset_their_password() -> None:
+    settings = stack_settings("prod", edge={"auth": {"users": [{"username": "ann", "displayName": "Ann",
+                                                                 "email": "ann@example.org"}]}})  # fmt: skip
+    users = authelia.render_users(settings, {"admin": "$2a$10$a", "ann": "$2a$10$b"})["users"]
+    assert {name: (user["disabled"], user["password"]) for name, user in users.items()} == {
+        "admin": (False, "$2a$10$a"),
+        "ann": (False, "$2a$10$b"),
+    }
+    backend = authelia.render_configuration(settings, "authelia", "authelia")["authentication_backend"]
+    assert backend["password_reset"] == {"disable": False}  # by the e-mail address each user has

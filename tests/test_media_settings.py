@@ -186,3 +186,35 @@ def test_machine_learning_gpu_suffix_is_added_once(tag: str | None, image_tag: s
 def test_wireguard_addresses_reach_gluetun_only_for_wireguard(vpn: dict[str, object], expected: str | None) -> None:
     settings = parse_settings(minimal_config(services=DOWNLOADS, media={"vpn": {"provider": "protonvpn", **vpn}}))
     assert settings.service("gluetun").env.get("WIREGUARD_ADDRESSES") == expected
+
+
+@pytest.mark.parametrize(
+    ("vpn", "forwarding"),
+    [
+        ({"provider": "protonvpn", "portForwarding": True}, True),
+        ({"provider": "protonvpn", "type": "openvpn", "portForwarding": True}, True),
+        ({"provider": "mullvad", "portForwarding": False}, False),
+    ],
+)
+def test_gluetun_env_follows_the_vpn_settings(vpn: dict[str, object], forwarding: bool) -> None:
+    settings = parse_settings(minimal_config(services=DOWNLOADS, media={"vpn": vpn}))
+    env = settings.service("gluetun").env
+    assert env["VPN_SERVICE_PROVIDER"] == vpn["provider"]
+    # the web UI of qBittorrent, which shares gluetun's network namespace, must get through gluetun's firewall
+    assert env["FIREWALL_INPUT_PORTS"] == str(settings.service("qbittorrent").port) == "8080"
+    interface = {"wireguard": "wg0", "openvpn": "tun0"}[str(vpn.get("type", "wireguard"))]
+    if forwarding:
+        assert env["VPN_PORT_FORWARDING"] == "on" and env["VPN_INTERFACE"] == interface
+        assert env["VPN_PORT_FORWARDING_UP_COMMAND"] == (
+            f"/bin/sh /usr/local/bin/ms-qbittorrent-port.sh {{{{PORTS}}}} {interface}"
+        )
+    else:
+        assert env["VPN_PORT_FORWARDING"] == "off"
+        assert "VPN_INTERFACE" not in env and "VPN_PORT_FORWARDING_UP_COMMAND" not in env
+
+
+def test_machine_learning_stays_on_the_cpu_without_a_gpu_kind() -> None:
+    settings = parse_settings(minimal_config(media={"machineLearningGpu": True}))
+    spec = settings.service("immich-machine-learning")
+    assert spec.image.tag == CATALOG["immich-machine-learning"].image.tag
+    assert spec.devices == CATALOG["immich-machine-learning"].devices

@@ -99,10 +99,14 @@ def test_report_rates_exclude_equivalents_and_fail_under_the_threshold() -> None
             + [Mutant("m.py", 7, "core/NumberReplacer", "survived", "x = 1", "x = 2")] * survived
         )
 
-    good = ModuleResult("good.py", mutants=mutants(9, 5, 1))
+    good = ModuleResult("good.py", eligible=70, mutants=mutants(9, 5, 1))
     assert good.rate == 0.9
-    text, ok = report([good], 0.9, 12.0)
-    assert ok and "good.py" in text and "m.py:7 core/NumberReplacer" in text and "+ x = 2" in text
+    text, ok = report([good], 0.9, 12.0, sample=15, seed=13)
+    assert ok and "m.py:7 core/NumberReplacer" in text and "+ x = 2" in text
+    row = next(line for line in text.splitlines() if line.startswith("good.py"))
+    assert row.split()[:7] == ["good.py", "70", "15", "9", "5", "1", "90.0%"]
+    assert "at most 15 mutants tested per module (a sample with seed 13" in text
+    assert "each kill rate is over the mutants tested" in text
     bad = ModuleResult("bad.py", mutants=mutants(8, 0, 2))
     text, ok = report([good, bad], 0.9, 12.0)
     assert not ok and "bad.py" in text and "< threshold" in text

@@ -128,3 +128,91 @@ def test_an_authelia_resource_a_query_can_widen_fails() -> None:
     jellyfin_assets["resources"] = [r"^/(Items|web/.*\.(js|css))(/.*)?(\?.*)?$"]
     (message,) = found(stack(authelia_config=config), "MS-030")
     assert "a query widens the bypass" in message
+
+
+MS_029 = "ms-029-identity-headers-stripped"
+
+
+def _trust_messages(trusted: str, config: dict[str, Any] | None = None, *extra: Res) -> list[str]:
+    resources = [*stack(trusted=trusted), *extra]
+    return [v.message for v in check(*resources, config=config).violations if v.rule == "MS-029"]
+
+
+def test_every_entry_of_a_trust_list_is_judged_even_after_one_that_is_no_address() -> None:
+    address = ingress_address(SITE)
+    (message,) = _trust_messages(f"traefik,0.0.0.0/0,{address}/32")
+    assert message.startswith(
+        f"navidrome (ND_REVERSEPROXYWHITELIST) trusts traefik, 0.0.0.0/0, wider than Traefik's own address "
+        f"({address}/32): any container beside it can claim any user"
+    )
+
+
+def test_an_app_not_deployed_or_without_a_trust_list_does_not_end_the_check() -> None:
+    trust = {
+        "audiobookshelf": {"header": "X-Remote-User", "env": "ABS_TRUSTED_PROXIES"},  # not deployed
+        "jellyfin": {"header": "Remote-User", "env": "JELLYFIN_TRUSTED_PROXIES"},  # deployed, no list
+        "navidrome": {"header": "Remote-User", "env": "ND_REVERSEPROXYWHITELIST"},
+    }
+    jellyfin = container("jellyfin", "media")
+    (message,) = _trust_messages("0.0.0.0/0", {MS_029: {"headerTrust": trust}}, jellyfin)
+    assert message.startswith("navidrome (ND_REVERSEPROXYWHITELIST) trusts 0.0.0.0/0,")
+
+
+@pytest.mark.parametrize("path", ["^(/api/.*)$", "^/rest/.*$", "^/share/[a-z0-9]+(\\?.*)?$"])
+def test_a_narrow_bypass_router_passes(path: str) -> None:
+    dynamic = render_traefik.render_dynamic(SITE)
+    router = dynamic["http"]["routers"]["navidrome-bypass-1"]
+    router["rule"] = f"Host(`music.{SITE.domain}`) && PathRegexp(`{path}`)"
+    assert found(stack(traefik=_traefik(dynamic=dynamic, address=ingress_address(SITE))), "MS-030") == []
+
+
+@pytest.mark.parametrize(
+    ("matcher", "why"),
+    [("PathPrefix(`/rest`)", "PathPrefix(/rest) reaches beyond one API path"), ("Path(`/admin`)", "is /admin")],
+)
+def test_a_prefix_or_an_sso_path_bypass_says_why(matcher: str, why: str) -> None:
+    dynamic = render_traefik.render_dynamic(SITE)
+    router = dynamic["http"]["routers"]["navidrome-bypass-1"]
+    router["rule"] = f"Host(`music.{SITE.domain}`) && {matcher}"
+    fn, arg = matcher.rstrip("`)").split("(`")
+    assert found(stack(traefik=_traefik(dynamic=dynamic, address=ingress_address(SITE))), "MS-030") == [
+        f"router navidrome-bypass-1 skips forward-auth for {fn}({arg}) of navidrome, which {why}; fix: an anchored "
+        "API path such as ^/api/.*$"
+    ]
+
+
+def test_an_internal_service_route_without_forward_auth_is_judged() -> None:
+    dynamic = render_traefik.render_dynamic(SITE)
+    routers = dynamic["http"]["routers"]
+    routers["traefik-bypass-1"] = {
+        **routers["traefik"],
+        "rule": f"Host(`traefik.{SITE.domain}`) && PathRegexp(`^/api/.*$`)",
+        "middlewares": ["security-headers", "crowdsec"],
+    }
+    (message,) = found(stack(traefik=_traefik(dynamic=dynamic, address=ingress_address(SITE))), "MS-030")
+    assert message.startswith("router traefik-bypass-1 lets paths of traefik skip forward-auth, but traefik has no")
+
+
+@pytest.mark.parametrize(
+    ("resource", "widened"),
+    [
+        ("^/api/.*$", True),  # . matches ?
+        ("^/a\\?b(\\?.*)?$", True),  # an escaped ? is a ?
+        ("^/a\\Sb$", True),
+        ("^/a\\Db$", True),
+        ("^/[^/]+$", True),  # a negated class without ?
+        ("^/[a?]$", True),  # a class with ?
+        ("^/[ab].x$", True),  # . right after a class
+        ("^/[a]/[^/]+$", True),  # the second class is read from its own [
+        ("^/[^/?]+(\\?.*)?$", False),
+        ("^/[^\\?/]+$", False),
+        ("^/[-_.]+/x$", False),  # . inside a class is a literal .
+        ("^/a\\.b\\/c$", False),  # escaped . and /
+        ("^/a\\.", False),  # an escaped . at the very end
+        ("^/[a-z]+/[0-9]+(\\?.*)?$", False),
+    ],
+)
+def test_which_authelia_resources_a_query_can_widen(resource: str, widened: bool) -> None:
+    from policies.rules.access import _consumes_query
+
+    assert _consumes_query(resource) is widened

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from pulumi.runtime import config as runtime_config
@@ -75,22 +74,13 @@ def test_a_rule_on_the_dead_threat_score_is_reported() -> None:
 
 
 # ------------------------------------------------------------------ MS-027
-@pytest.fixture
-def stack_settings() -> Iterator[dict[str, str]]:
-    """Stack config as the engine hands it to policy packs; restored afterwards."""
-    values: dict[str, str] = {}
-    token = runtime_config.CONFIG.set(values)
-    yield values
-    runtime_config.CONFIG.reset(token)
-
-
-def test_proxied_media_record_is_mandatory(stack_settings: dict[str, str]) -> None:
+def test_proxied_media_record_is_mandatory(engine_config: dict[str, str]) -> None:
     resources = replace(fx.edge(), fx.dns("jellyfin", True))
     verdict = check(*resources)
     assert [(v.rule, v.level, v.resource) for v in verdict.violations] == [("MS-027", "mandatory", "edge-dns-jellyfin")]
 
 
-def test_media_found_through_traefik_routers_not_only_by_name(stack_settings: dict[str, str]) -> None:
+def test_media_found_through_traefik_routers_not_only_by_name(engine_config: dict[str, str]) -> None:
     dynamic = fx.traefik_dynamic()
     dynamic["http"]["routers"]["music"] = {"rule": f"Host(`{fx.host('music')}`)", "service": "navidrome",
                                            "middlewares": fx.app_middlewares()}  # fmt: skip
@@ -100,18 +90,18 @@ def test_media_found_through_traefik_routers_not_only_by_name(stack_settings: di
     assert verdict.rule_ids() == ["MS-027"] and "(navidrome)" in verdict.violations[0].message
 
 
-def test_site_acknowledgement_in_stack_settings(stack_settings: dict[str, str]) -> None:
+def test_site_acknowledgement_in_stack_settings(engine_config: dict[str, str]) -> None:
     resources = replace(fx.edge(), fx.dns("jellyfin", True))
     reason = "Small household; we accept Cloudflare's terms for Jellyfin traffic."
-    stack_settings["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"jellyfin": reason}})
+    engine_config["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"jellyfin": reason}})
     assert rules(*resources) == set()
-    stack_settings["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"navidrome": reason}})
+    engine_config["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"navidrome": reason}})
     assert rules(*resources) == {"MS-027"}
-    stack_settings["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"jellyfin": ""}})
+    engine_config["media-server:policy"] = json.dumps({"acknowledgeProxiedMedia": {"jellyfin": ""}})
     assert rules(*resources) == {"MS-027"}
 
 
-def test_gate_reads_the_acknowledgement_from_the_stack_it_checks(stack_settings: dict[str, str]) -> None:
+def test_gate_reads_the_acknowledgement_from_the_stack_it_checks(engine_config: dict[str, str]) -> None:
     resources = replace(fx.edge(), fx.dns("jellyfin", True))
     reason = "Small household; we accept Cloudflare's terms for Jellyfin traffic."
     stack = StackConfig(
@@ -156,3 +146,89 @@ def test_bot_fight_mode_is_fine_where_no_api_client_is_served() -> None:
     resources = replace(_without_bypass({"sonarr", "jellyfin"}), fx.bot_management(True))
     assert rules(*resources) == set()
     assert messages(check(*resources), "MS-028") == []
+
+
+# ------------------------------------------------------------------ exact findings, where they point
+Z = fx.ZONE
+
+
+def test_a_missing_setting_points_at_the_record_it_names() -> None:
+    verdict = check(*without(fx.edge(), "edge-zone-ssl"))
+    assert [(v.resource, v.message) for v in verdict.violations] == [
+        (
+            "edge-dns-traefik",  # the zone's first proxied record
+            f"zone {Z} proxies {fx.host('traefik')} but does not manage ssl; fix: add a ZoneSetting ssl = strict "
+            "(SSL/TLS mode Full (strict))",
+        )
+    ]
+
+
+def test_a_weak_setting_points_at_the_setting_and_names_its_value() -> None:
+    verdict = check(*replace(fx.edge(), fx.zone_setting("ssl", {"value": "Full"})))
+    assert [(v.resource, v.message) for v in verdict.violations] == [
+        ("edge-zone-ssl", f"zone {Z} sets ssl to full; fix: set it to strict (SSL/TLS mode Full (strict))")
+    ]
+
+
+def test_zone_findings_point_at_the_zones_first_proxied_record() -> None:
+    verdict = check(*without(fx.edge(), "edge-waf"))
+    assert [(v.resource, v.message) for v in verdict.violations] == [
+        ("edge-dns-traefik", f"zone {Z} has no WAF custom rules; fix: add a http_request_firewall_custom Ruleset")
+    ]
+
+
+def _no_rate_limit(shown: str) -> str:
+    return (
+        f"zone {Z} has no rate-limit rule covering {shown}; fix: add a http_ratelimit Ruleset rule for the "
+        "portal's login endpoints"
+    )
+
+
+def test_the_portal_is_found_through_traefik_without_authelia() -> None:
+    resources = without(without(fx.edge(), "edge-rate-limit"), fx.authelia().name)
+    assert messages(check(*resources), "MS-026") == [_no_rate_limit(fx.host("auth"))]
+    # with neither, any rate limit at all is asked for
+    assert messages(check(*without(fx.cloudflare(), "edge-rate-limit")), "MS-026") == [
+        _no_rate_limit("the auth portal")
+    ]
+
+
+def test_a_rate_limit_phase_rule_without_a_rate_limit_does_not_count() -> None:
+    unlimited = fx.rate_limit()
+    del unlimited.inputs["rules"][0]["ratelimit"]
+    assert messages(check(*replace(fx.edge(), unlimited)), "MS-026") == [_no_rate_limit(fx.host("auth"))]
+
+
+def test_a_portal_the_zone_does_not_proxy_needs_no_rate_limit_there() -> None:
+    resources = replace(without(fx.edge(), "edge-rate-limit"), fx.dns("auth", False))
+    assert messages(check(*resources), "MS-026") == []
+
+
+def test_a_media_record_without_traefik_is_known_by_its_first_label(engine_config: dict[str, str]) -> None:
+    verdict = check(*replace(fx.cloudflare(), fx.dns("jellyfin", True)))
+    assert [(v.rule, v.resource) for v in verdict.violations] == [("MS-027", "edge-dns-jellyfin")]
+    assert verdict.violations[0].message.startswith(f"{fx.host('jellyfin')} (jellyfin) streams media")
+
+
+def test_a_record_named_relative_to_the_zone_is_matched_to_its_router(engine_config: dict[str, str]) -> None:
+    dynamic = fx.traefik_dynamic()
+    dynamic["http"]["routers"]["music"] = {"rule": f"Host(`{fx.host('music')}`)", "service": "navidrome",
+                                           "middlewares": fx.app_middlewares()}  # fmt: skip
+    dynamic["http"]["services"]["navidrome"] = {"loadBalancer": {"servers": [{"url": "http://navidrome:4533"}]}}
+    relative = fx.dns("music", True)
+    relative.inputs["name"] = "music"  # Cloudflare accepts names relative to the zone
+    verdict = check(fx.traefik(dynamic=dynamic), *fx.edge()[1:], relative)
+    assert [(v.rule, v.message.split(" streams")[0]) for v in verdict.violations] == [("MS-027", "music (navidrome)")]
+
+
+def test_the_media_services_are_configurable(engine_config: dict[str, str]) -> None:
+    config = {"ms-027-cloudflare-media-dns-only": {"mediaServices": ["sonarr"]}}
+    verdict = check(*replace(fx.edge(), fx.dns("jellyfin", True)), config=config)
+    assert [(v.rule, v.resource) for v in verdict.violations] == [("MS-027", "edge-dns-sonarr")]
+
+
+def test_bot_fight_mode_without_edge_config_counts_as_serving_api_clients() -> None:
+    assert rules(*replace(fx.cloudflare(), fx.bot_management(True))) == {"MS-028"}
+    # Traefik alone is edge config enough: without bypass routers, no API client is served
+    resources = replace(without(_without_bypass({"sonarr", "jellyfin"}), fx.authelia().name), fx.bot_management(True))
+    assert rules(*resources) == set()

@@ -265,6 +265,8 @@ def test_puid_image_needs_non_zero_ids() -> None:
     res = container("sonarr", user=None, envs=["PUID=0", "PGID=1000"])
     config = {"ms-015-non-root-user": {"allowlist": {"sonarr": {"justification": WHY}}}}
     assert rules(res, config=config) == {"MS-015", "MS-032"}  # MS-032: PUID=0 is a weakening env of its own
+    uid_1 = container("sonarr", user=None, envs=["PUID=1", "PGID=1"])  # the lowest unprivileged ids
+    assert rules(uid_1, config=config) == set()
 
 
 # ------------------------------------------------------------------ MS-003: the one socket proxy
@@ -396,6 +398,10 @@ BOUNDARIES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("memory negative", {"memory": -1}, {"MS-009"}),
     ("cpu quota only", {"cpus": None, "cpuQuota": 50000}, set()),
     ("cpu quota unlimited", {"cpus": None, "cpuQuota": -1}, {"MS-009"}),
+    ("cpu quota 0", {"cpus": None, "cpuQuota": 0}, {"MS-009"}),
+    ("cpu quota 1", {"cpus": None, "cpuQuota": 1}, set()),
+    ("empty tmpfs", {"tmpfs": {}}, {"MS-008"}),
+    ("tmpfs mount", {"tmpfs": None, "mounts": [{"type": "tmpfs", "target": "/tmp"}]}, set()),
     ("on-failure 1 retry", {"restart": "on-failure", "maxRetryCount": 1}, set()),
     ("on-failure 5 retries", {"restart": "on-failure", "maxRetryCount": 5}, set()),
     ("on-failure 0 retries", {"restart": "on-failure", "maxRetryCount": 0}, {"MS-010"}),
@@ -433,3 +439,210 @@ def test_host_port_messages_name_the_port_and_the_boundary() -> None:
 def test_backend_publishing_every_exposed_port_says_so() -> None:
     verdict = check(container("postgres", "data", publishAllPorts=True))
     assert any("publishes every exposed port;" in m for m in messages(verdict, "MS-013")), verdict.violations
+
+
+def test_only_bind_mounts_are_host_paths() -> None:
+    from policies.rules.common import Resource
+    from policies.rules.mounts import Bind, binds
+
+    res = container(
+        volumes=[{"volumeName": "sonarr-cache", "containerPath": "/cache"}],
+        mounts=[
+            {"type": "volume", "source": "sonarr-config", "target": "/config"},
+            {"type": "tmpfs", "target": "/run"},
+            {"type": "bind", "source": "/srv/media/", "target": "/media", "readOnly": True},
+        ],
+    )
+    assert binds(Resource(res.type, res.urn, res.name, res.inputs)) == [Bind("/srv/media", "/media", True)]
+
+
+def test_the_socket_message_names_the_first_socket_mount() -> None:
+    holder = container("alloy", "monitoring", volumes=[SOCKET, {**SOCKET, "hostPath": "/run"}])
+    assert messages(check(container(), holder), "MS-003") == [
+        "alloy mounts the Docker socket (/var/run/docker.sock), which is root on the host; fix: remove the mount "
+        "and talk to a read-only socket proxy, or allowlist this service as that one proxy"
+    ]
+
+
+def _not_internal(networks: str) -> str:
+    return (
+        f"socket proxy socket-proxy is on a network that is not internal ({networks}); fix: attach it only to an "
+        "internal network shared with its clients"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "attached", "expected"),
+    [
+        # with networks_advanced, "bridge" is left right after create: no network the proxy is on
+        ("bridge", [{"name": "ms-test-socket"}], []),
+        ("ms-test-socket", [{"name": "ms-test-socket"}], []),  # the same network, once
+        (None, [{"name": "ms-test-socket"}], []),
+        ("container:ms-test-other", [{"name": "ms-test-socket"}], []),  # a namespace, no network
+        ("ms-test-socket", None, []),  # network_mode alone
+        ("ms-test-public", [{"name": "ms-test-socket"}], [_not_internal("ms-test-public")]),
+        (None, None, [_not_internal("bridge")]),  # Docker's default network, as the provider reads it back
+        ("container:ms-test-other", None, [_not_internal("none")]),
+    ],
+)
+def test_socket_proxy_networks_are_those_it_joins(
+    mode: str | None, attached: list[dict[str, str]] | None, expected: list[str]
+) -> None:
+    proxy = socket_proxy(networkMode=mode, networksAdvanced=attached)
+    internal = network("ms-test-socket", internal=True)
+    assert messages(check(proxy, internal, network("ms-test-public"), config=PROXY_CONFIG), "MS-003") == expected
+
+
+def test_socket_proxy_clients_are_judged_only_on_its_networks() -> None:
+    internal = network("ms-test-socket", internal=True)
+    bystander = container(
+        "grafana", "monitoring", networkMode="ms-test-admin", networksAdvanced=[{"name": "ms-test-admin"}]
+    )
+    assert messages(check(socket_proxy(), internal, bystander, config=CLIENTS_CONFIG), "MS-003") == []
+    intruder = _on_socket_network("grafana")
+    assert messages(check(socket_proxy(), internal, intruder, config=CLIENTS_CONFIG), "MS-003") == [
+        "grafana shares the socket proxy's network (ms-test-socket) but is not one of its clients (alloy, cadvisor); "
+        "fix: take it off that network, or list it in the proxy's allowlist entry (clients) with a reason"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("read_only", "rule", "expected"),
+    [
+        (False, "MS-004", "sonarr binds the host's /etc (/etc) read-write at /host/etc; fix: mount only the data it "
+         "needs from a non-system path, and never read-write"),
+        (True, "MS-004", "sonarr binds the host's /etc (/etc) read-only at /host/etc; fix: mount only the data it "
+         "needs from a non-system path"),
+    ],
+)  # fmt: skip
+def test_system_dir_messages_name_path_root_mode_and_target(read_only: bool, rule: str, expected: str) -> None:
+    res = container(volumes=[MEDIA_VOLUME, {"hostPath": "/etc/", "containerPath": "/host/etc", "readOnly": read_only}])
+    assert messages(check(res), rule) == [expected]
+
+
+# ------------------------------------------------------------------ MS-014: references and requireDigests
+@pytest.mark.parametrize(
+    ("reference", "repository", "tag", "digest"),
+    [
+        ("lscr.io/linuxserver/sonarr:4.0.16", "lscr.io/linuxserver/sonarr", "4.0.16", None),
+        ("registry.example.org:5000/team/app", "registry.example.org:5000/team/app", None, None),
+        ("registry.example.org:5000/team/app:1.2", "registry.example.org:5000/team/app", "1.2", None),
+        (f"postgres:17.6@{DIGEST}", "postgres", "17.6", DIGEST),
+        (f"ghcr.io/immich-app/immich-server@{DIGEST}", "ghcr.io/immich-app/immich-server", None, DIGEST),
+        (f" {DIGEST} ", "", None, DIGEST),  # an image ID is its own digest
+    ],
+)
+def test_image_references_split_into_repository_tag_and_digest(
+    reference: str, repository: str, tag: str | None, digest: str | None
+) -> None:
+    from policies.rules.images import ImageRef, parse_image
+
+    assert parse_image(reference) == ImageRef(repository, tag, digest)
+
+
+def _tag_only(who: str, reference: str) -> list[tuple[str, str, str]]:
+    return [
+        ("MS-014", "mandatory", f"{who} pulls {reference!r} by tag only and the stack sets policy.requireDigests; "
+         "fix: `make pin` (or `make upgrade APP=<app>`) to pin it by digest")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("policy", "mandatory"),
+    [
+        ({"requireDigests": True}, True),
+        ({"requireDigests": False}, False),
+        ({"requireDigests": "true"}, False),  # only the boolean the settings model writes
+        ({}, False),
+        (None, False),
+        ("{not json", False),  # an unreadable setting requires nothing more
+    ],
+)
+def test_require_digests_makes_a_tag_only_pull_mandatory(
+    engine_config: dict[str, str], policy: Any, mandatory: bool
+) -> None:
+    if policy is not None:
+        engine_config["media-server:policy"] = policy if isinstance(policy, str) else json.dumps(policy)
+    reference = "lscr.io/linuxserver/sonarr:4.0.16"
+    verdict = check(image(reference))
+    found = [(v.rule, v.level, v.message) for v in verdict.violations]
+    if mandatory:
+        assert found == _tag_only("image media-sonarr-image", reference)
+    else:
+        assert [(r, level) for r, level, _ in found] == [("MS-014", "advisory")]
+
+
+def test_require_digests_judges_pulls_not_containers_or_built_images(engine_config: dict[str, str]) -> None:
+    engine_config["media-server:policy"] = json.dumps({"requireDigests": True})
+    # the container runs the pulled image's digest: the pull is what is judged
+    assert check(container(image="lscr.io/linuxserver/sonarr:4.0.16")).violations == []
+    built = image("media-server/backup-runner:1.0.0", "backup-runner-image")
+    built.inputs["build"] = {"context": "images/backup-runner"}
+    assert check(built).violations == []
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("ADMIN_PASS", True),
+        ("DBPASS", True),  # a word ending in PASS
+        ("AUTH_BYPASS", False),  # ...but BYPASS is no password
+        ("DB_PASSWORD", True),
+        ("GITHUB_TOKEN", True),
+        ("API_KEY", True),
+        ("KEY", True),
+        ("HOST_KEY", False),  # a public key: HOST, PUBLIC or PUB before KEY
+        ("SSH_PUBLIC_KEYS", False),
+        ("KEY_PUB", True),  # a KEY with no word before it is not excused by the last word
+        ("HOST_PASSWORD", True),  # HOST excuses a KEY only
+        ("SSH_HOST_KEY_PASSPHRASE", True),  # the passphrase of a host key is a secret
+        ("OAUTH_TOKEN_URL", False),
+        ("AUTHELIA_SESSION_SECRET_FILE", False),
+    ],
+)
+def test_which_env_names_look_secret(name: str, secret: bool) -> None:
+    from policies.rules.secrets import looks_secret
+
+    assert looks_secret(name) is secret
+
+
+_PROVIDER_FIX = (
+    "; fix: let the program generate ssh_opts from host.hostKey (StrictHostKeyChecking=yes, UserKnownHostsFile with "
+    "the pinned key, no command options)"
+)
+
+
+@pytest.mark.parametrize(
+    ("ssh_opts", "problems"),
+    [
+        (["-4", *PINNED_SSH_OPTS], []),  # an option ssh takes without an argument is passed over
+        (
+            ["-oStrictHostKeyChecking=yes", "-oUserKnownHostsFile=/k", "-F/tmp/ssh_config"],
+            ["reads ssh config file /tmp/ssh_config (-F)"],
+        ),
+        (
+            "-oStrictHostKeyChecking=yes",  # one option as plain text, not a JSON list
+            ["names no known_hosts file holding the pinned key (UserKnownHostsFile is unset)"],
+        ),
+        (
+            ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null /home/deploy/known_hosts"],
+            [
+                "names no known_hosts file holding the pinned key (UserKnownHostsFile is /dev/null "
+                "/home/deploy/known_hosts)"
+            ],
+        ),
+    ],
+)
+def test_ssh_options_as_ssh_reads_them(ssh_opts: Any, problems: list[str]) -> None:
+    verdict = check(provider(host="ssh://deploy@h.example.org:22", sshOpts=ssh_opts))
+    assert messages(verdict, "MS-017") == [f"docker provider host-docker {p}{_PROVIDER_FIX}" for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"), [("http://h.example.org:2375", "http://h.example.org:2375"), ("", "unset (DOCKER_HOST decides)")]
+)
+def test_a_provider_without_a_known_transport_names_its_host(host: str, shown: str) -> None:
+    verdict = check(provider(host=host, sshOpts=PINNED_SSH_OPTS))
+    assert messages(verdict, "MS-017") == [
+        f"docker provider host-docker has host {shown}; fix: set host to ssh://user@host (or unix:// in dev)"
+    ]

@@ -641,3 +641,154 @@ def test_portal_hosts_come_from_the_session_cookies() -> None:
     portal = Authelia(resource=None, config={"session": {"cookies": cookies}})  # type: ignore[arg-type]
     assert portal_hosts(portal) == {"auth.example.org"}
     assert portal_hosts(None) == set()
+
+
+def test_a_trusted_ip_that_is_no_network_is_named_at_its_entry_point() -> None:
+    resources = with_static(_set([*WEBSECURE, "forwardedHeaders", "trustedIPs"], ["not-a-network"]))
+    assert (
+        "entry point websecure trusts forwardedHeaders from not-a-network, outside the configured proxy ranges; fix: "
+        "trust only Cloudflare's ranges, or in tunnel mode the network Traefik shares with the tunnel connector (or "
+        "allowlist the range with a justification)"
+    ) in messages(check(*resources), "MS-020")
+
+
+def _network(name: str, subnet: str) -> Res:
+    from policies.rules.common import NETWORK
+
+    return Res(NETWORK, f"networks-{name}", {"name": f"ms-test-{name}", "driver": "bridge", "internal": False,
+                                              "ipamConfigs": [{"subnet": subnet}]})  # fmt: skip
+
+
+def _attached(*names: str) -> dict[str, Any]:
+    return {"networkMode": f"ms-test-{names[0]}", "networksAdvanced": [{"name": f"ms-test-{n}"} for n in names]}
+
+
+def test_every_bouncer_behind_forward_auth_is_judged() -> None:
+    dynamic = fx.traefik_dynamic()
+    middlewares = dynamic["http"]["middlewares"]
+    middlewares["a-external"] = {"forwardAuth": {"address": "https://bouncer.example.net/api/v1/forwardAuth"}}
+    middlewares["b-second"] = {"forwardAuth": {"address": "http://second-bouncer:8080/api/v1/forwardAuth"}}
+    second = container("second-bouncer", "edge", envs=["GIN_MODE=release"], **_attached("proxy"))
+    resources = [*ingress(fx.traefik(dynamic=dynamic), fx.bouncer(CLOUDFLARE)), second, fx.authelia()]
+    found = messages(check(*resources), "MS-020")
+    assert sorted(m.split(", so")[0] for m in found) == [
+        "the CrowdSec bouncer crowdsec-bouncer does not trust Traefik's network (10.10.0.0/24)",
+        "the CrowdSec bouncer second-bouncer (middleware b-second) sets no TRUSTED_PROXIES",  # deployed, none set
+    ]
+
+
+def test_traefiks_network_is_the_one_it_shares_with_the_bouncer() -> None:
+    traefik = fx.traefik(**_attached("proxy", "admin"))
+    bouncer = fx.bouncer(CLOUDFLARE, **_attached("admin"))
+    resources = [traefik, bouncer, fx.proxy_network(), _network("admin", "10.10.2.0/24"), fx.authelia()]
+    assert [m.split(";")[0] for m in messages(check(*resources), "MS-020")] == [
+        "the CrowdSec bouncer crowdsec-bouncer does not trust Traefik's network (10.10.2.0/24), so it takes Traefik "
+        "for the client and bans nobody",
+    ]
+
+
+def test_in_tunnel_mode_the_network_shared_with_the_connector_is_a_proxy_range() -> None:
+    tunnel = "10.10.7.0/24"
+    static = fx.traefik_static()
+    static["entryPoints"]["websecure"]["forwardedHeaders"]["trustedIPs"] = [tunnel]
+    traefik = fx.traefik(static=static, **_attached("proxy", "tunnel"))
+    connector = container("cloudflared", "edge", **_attached("tunnel"))
+    resources = [
+        *ingress(traefik, fx.bouncer([tunnel, fx.SITE.networks.proxy.cidr])),
+        _network("tunnel", tunnel),
+        connector,
+        fx.authelia(),
+    ]
+    assert messages(check(*resources), "MS-020") == []
+    not_a_connector = {"ms-020-traefik-forwarded-headers": {"tunnelConnectors": ["another"]}}
+    assert [m.split(",")[0] for m in messages(check(*resources, config=not_a_connector), "MS-020")] == [
+        f"entry point {name} trusts forwardedHeaders from {tunnel}" for name in ("web", "websecure")
+    ]
+
+
+def test_an_authelia_resource_python_cannot_compile_declares_nothing() -> None:
+    config = fx.authelia_config()
+    i = fx.access_rule_index(config, fx.host("jellyfin"), bypass=True)
+    config["access_control"]["rules"][i]["resources"].insert(0, "^/Users/(?<name>x)$")  # RE2 syntax, not Python's
+    dynamic = fx.traefik_dynamic()
+    for path, declared in (("/Users/AuthenticateByName", True), ("/System/Logs", False)):
+        dynamic["http"]["routers"][BYPASS]["rule"] = f"Host(`{fx.host('jellyfin')}`) && Path(`{path}`)"
+        found = messages(check(*ingress(fx.traefik(dynamic=dynamic)), fx.authelia(config=config)), "MS-021")
+        assert [m.split(" of ")[0] for m in found] == ([] if declared else [f"router {BYPASS} lets Path({path})"])
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "key", "minimum"),
+    [
+        ("session", "session secret", "AUTHELIA_SESSION_SECRET", 64),
+        ("jwt", "reset-password JWT secret", "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET", 64),
+        ("storage-encryption-key", "storage encryption key", "AUTHELIA_STORAGE_ENCRYPTION_KEY", 20),
+    ],
+)
+def test_authelia_secret_lengths_at_their_boundary(name: str, label: str, key: str, minimum: int) -> None:
+    value = fx.SECRETS[name][:minimum]
+    assert messages(check(*ingress(), fx.authelia(secrets={name: value})), "MS-022") == []
+    short = value[:-1]
+    assert messages(check(*ingress(), fx.authelia(secrets={name: short})), "MS-022") == [
+        f"Authelia's {label} from {fx.secret_path(name)} has {minimum - 1} characters; fix: generate at least "
+        f"{minimum} (RandomPassword length)"
+    ]
+
+
+def test_authelias_legacy_top_level_jwt_secret_is_read() -> None:
+    config = fx.authelia_config()
+    config.get("identity_validation", {}).get("reset_password", {}).pop("jwt_secret", None)
+    config["jwt_secret"] = fx.SECRETS["jwt"]
+    res = fx.authelia(config=config)
+    res.inputs["envs"] = [e for e in res.inputs["envs"] if "JWT_SECRET" not in e]
+    assert messages(check(*ingress(), res), "MS-022") == []
+
+
+def test_an_admin_apps_first_unconditional_rule_decides() -> None:
+    def two_factor_for_all_then_one_factor(config: dict[str, Any]) -> None:
+        del _app_rule(config, "sonarr")["subject"]
+        config["access_control"]["rules"].append({"domain": fx.host("sonarr"), "policy": "one_factor"})
+
+    assert messages(check(*with_authelia(two_factor_for_all_then_one_factor)), "MS-023") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"salt_length": 15}, "Authelia's argon2 salt_length is 15, below the default 16; fix: raise it"),
+        ({"iterations": 2}, "Authelia's argon2 iterations is 2, below the default 3; fix: raise it"),
+        ({"variant": "argon2i"}, "Authelia's argon2 variant is argon2i; fix: use argon2id"),
+    ],
+)
+def test_argon2_settings_below_authelias_defaults(change: dict[str, Any], message: str) -> None:
+    config = fx.authelia_config()
+    config["authentication_backend"]["file"]["password"]["argon2"].update(change)
+    assert messages(check(*ingress(), fx.authelia(config=config)), "MS-024") == [message]
+
+
+@pytest.mark.parametrize("cost", ["m=65535,t=3,p=4", "m=65536,t=2,p=4", "m=65536,t=3,p=3"])
+def test_each_argon2id_hash_parameter_below_the_default_is_reported(cost: str) -> None:
+    digest = fx.ARGON2_HASH.replace("m=65536,t=3,p=4", cost)
+    users = fx.users_database(digest)
+    assert messages(check(*ingress(), fx.authelia(users=users)), "MS-024") == [
+        "user admin's argon2id hash is weaker than Authelia's default (m=65536,t=3,p=4); fix: rehash"
+    ]
+
+
+def test_an_unreadable_users_database_is_reported() -> None:
+    res = fx.authelia()
+    (users,) = [u for u in res.inputs["uploads"] if u["file"] == fx.render_authelia.USERS_PATH]
+    users["content"] = "users: [unclosed\n"
+    (message,) = messages(check(*ingress(), res), "MS-024")
+    assert message.startswith("Authelia's the users database ") and message.endswith(
+        "; fix: render it with render/serialise.py"
+    )
+
+
+def test_a_domain_regex_rule_before_an_admin_rule_is_caught() -> None:
+    def regex_first(config: dict[str, Any]) -> None:
+        rule = {"domain_regex": [r"^(?P<app>[a-z]+)\.media\.example\.org$"], "policy": "one_factor"}
+        config["access_control"]["rules"].insert(0, rule)
+
+    verdict = check(*with_authelia(regex_first))
+    assert {m.split(" (")[0] for m in messages(verdict, "MS-023")} == {"admin app sonarr", "admin app traefik"}

@@ -62,6 +62,8 @@ def test_weakening_env_is_a_mandatory_violation(service: str, tier: str, env: st
         "POSTGRES_HOST_AUTH_METHOD=scram-sha-256",
         "GF_SERVER_INSECURE=false",
         "PUID=1000",
+        "POSTGRES_INITDB_ARGS=--data-checksums",
+        "NOTES=--auth=trust is what initdb must never get",  # the option matters only in initdb's arguments
     ],
 )
 def test_harmless_values_pass(env: str) -> None:

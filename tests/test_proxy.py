@@ -63,7 +63,9 @@ def test_bypass_routers_exist_only_for_declared_paths(stack: str) -> None:
     assert without_sso == set(declared) | set(logins) | {"authelia", "unknown-host"}
     for name, path in declared.items():
         assert routers[name]["rule"].endswith(f"&& PathRegexp(`{path}`)")  # type: ignore[union-attr]
-        assert routers[name]["priority"] > len(routers[name.rsplit("-bypass-", 1)[0]]["rule"])  # type: ignore[arg-type, operator]
+        # Traefik ranks a router without a priority by its rule's length: the bypass router must outrank its app's.
+        app = routers[name.rsplit("-bypass-", 1)[0]]
+        assert routers[name]["priority"] > app.get("priority", len(app["rule"]))  # type: ignore[arg-type, operator]
 
 
 def test_dashboard_only_through_authelia_and_api_never_insecure() -> None:
@@ -295,3 +297,72 @@ def test_an_app_on_two_hosts_matches_either() -> None:
     routers = render_traefik.render_dynamic(stack_settings("prod"))["http"]["routers"]
     assert routers["homepage"]["rule"] == "(Host(`home.media.example.org`) || Host(`media.example.org`))"
     assert routers["sonarr"]["rule"] == "Host(`sonarr.media.example.org`)"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_router_priorities_login_over_bypass_over_app(stack: str) -> None:
+    """Traefik tries routers by priority (a rule's length when unset): an app's router keeps the default, its bypass
+    routers 1000 + their rule's length, its login routers 3000 + theirs, so a login endpoint is rate-limited even
+    where a bypass path covers it, and a bypass path skips SSO even though the app's Host rule also matches."""
+    settings = stack_settings(stack)
+    routers = _routers(stack)
+    logins = 0
+    for route in site_routes(settings):
+        router = routers[route.name]
+        rule = router["rule"]
+        assert isinstance(rule, str)
+        if route.login is not None:
+            logins += 1
+            assert router["priority"] == 3000 + len(rule), route.name
+        elif route.path is not None:
+            assert router["priority"] == 1000 + len(rule), route.name
+        else:
+            assert "priority" not in router, route.name
+    assert logins > 0
+
+
+def test_login_rate_limit_as_documented() -> None:
+    """README (Security model): login endpoints of DNS-only hosts, 10 a minute per client address, bursts of 5."""
+    middlewares = traefik.render_dynamic(stack_settings("prod"))["http"]["middlewares"]
+    assert middlewares["login-rate-limit"] == {"rateLimit": {"average": 10, "period": "1m", "burst": 5}}
+
+
+def test_static_configuration_as_shipped() -> None:
+    prod = traefik.render_static(stack_settings("prod"))
+    dev = traefik.render_static(stack_settings("dev"))
+    for static in (prod, dev):
+        for entry in ("web", "websecure"):
+            # an encoded NUL or backslash in a path is refused, never decoded into what a backend sees
+            assert static["entryPoints"][entry]["http"]["encodedCharacters"] == {
+                "allowEncodedNullCharacter": False,
+                "allowEncodedBackSlash": False,
+            }
+        # the program rewrites the dynamic files in place: Traefik must pick them up without a restart
+        assert static["providers"] == {"file": {"directory": "/etc/traefik/dynamic", "watch": True}}
+        # render/grafana.py's panels read traefik_service_* by exported_service; router metrics are kept beside them
+        assert static["metrics"]["prometheus"] == {
+            "entryPoint": "metrics",
+            "addRoutersLabels": True,
+            "addServicesLabels": True,
+        }
+    # Cloudflare (prod): one wildcard certificate by DNS-01 for the domain and every app's host
+    assert prod["entryPoints"]["websecure"]["http"]["tls"] == {
+        "certResolver": "letsencrypt",
+        "domains": [{"main": "media.example.org", "sans": ["*.media.example.org"]}],
+    }
+    assert dev["entryPoints"]["websecure"]["http"]["tls"] == {"certResolver": "letsencrypt"}
+
+
+def test_hsts_covers_every_subdomain() -> None:
+    headers = traefik.render_dynamic(stack_settings("prod"))["http"]["middlewares"]["security-headers"]["headers"]
+    assert headers["stsIncludeSubdomains"] is True
+
+
+def test_login_routes_are_named_like_bypass_routes_counting_from_one() -> None:
+    logins = [(r.name, r.login) for r in site_routes(stack_settings("prod")) if r.login is not None]
+    assert logins == [
+        ("jellyfin-login-1", "/Users/AuthenticateByName"),
+        ("navidrome-login-1", "/auth/login"),
+        ("audiobookshelf-login-1", "/login"),
+        ("immich-server-login-1", "/api/auth/login"),
+    ]

@@ -283,7 +283,21 @@ def test_a_twenty_character_reason_is_enough() -> None:
     assert settings.policy.acknowledge_proxied_media == {"jellyfin": reason}
 
 
-@pytest.mark.parametrize(("size", "mb"), [("6m", 6), ("6291456", 6), ("10485760b", 10), ("2048k", 2), ("1.5G", 1536)])
+@pytest.mark.parametrize(
+    ("size", "mb"),
+    [
+        ("6m", 6),
+        ("6291456", 6),
+        ("10485760b", 10),
+        ("2048k", 2),
+        ("1.5G", 1536),
+        # 1023 MiB in each unit: a factor off by one unit (1023 for 1024) reads 1024
+        ("1072693248", 1023),
+        ("1072693248b", 1023),
+        ("1047552k", 1023),
+        ("1023m", 1023),
+    ],
+)
 def test_memory_sizes_in_every_unit(size: str, mb: int) -> None:
     from config.types import parse_memory_mb
 
@@ -319,3 +333,76 @@ def test_problem_values_are_sorted_json_cut_at_120_characters() -> None:
     cut = _value("x" * 119)  # 121 characters: cut
     assert len(cut) == 120 and cut.endswith("...")
     assert _value({}) == "nothing"
+
+
+@pytest.mark.parametrize(
+    ("duration", "seconds"),
+    [("1y", 365 * 86400), ("2w", 14 * 86400), ("1d1h", 90000), ("1m30s", 90), ("1s500ms", 1.5), ("26h", 93600)],
+)
+def test_durations_in_every_prometheus_unit(duration: str, seconds: float) -> None:
+    from config.types import duration_seconds
+
+    assert duration_seconds(duration) == pytest.approx(seconds)
+
+
+def test_a_network_with_host_bits_set_is_refused() -> None:
+    assert only_problem(networks={"socket": {"cidr": "10.10.4.1/29"}}) == (
+        "media-server:networks.socket.cidr: not a valid IPv4 network (10.10.4.1/29 has host bits set); expected a "
+        'CIDR such as 10.10.0.0/24 with no host bits set (got "10.10.4.1/29")'
+    )
+
+
+@pytest.mark.parametrize(("umask", "stored"), [("002", "002"), ("0027", "027"), ("077", "077")])
+def test_umask_is_stored_as_three_octal_digits(umask: str, stored: str) -> None:
+    assert parse_settings(minimal_config(umask=umask)).umask == stored
+
+
+def test_ports_start_at_1() -> None:
+    assert parse_settings(minimal_config(host={"mode": "local", "port": 1})).host.port == 1
+    assert only_problem(host={"mode": "local", "port": 0}) == (
+        "media-server:host.port: Input should be greater than or equal to 1 (got 0)"
+    )
+
+
+HEX32 = "0123456789abcdef0123456789abcdef"
+DNS = {"enabled": True, "zone": "media.example.org", "zoneId": HEX32, "publicAddress": "203.0.113.10"}
+
+
+def test_the_proxied_media_problem_shows_the_line_to_add() -> None:
+    assert only_problem(cloudflare={**DNS, "proxied": {"jellyfin": True}}).endswith(
+        "or give the reason the site accepts them under config:, e.g. media-server:policy: {acknowledgeProxiedMedia: "
+        "{jellyfin: '<why the site accepts the CDN terms for this app, 20+ characters>'}} (got null)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"services": {"homepage": {"bypassPaths": ["^/api/.*$"]}}},
+            "media-server:services.homepage.bypassPaths: homepage has no login of its own, so a bypass path would "
+            'make it public (^/api/.*$); expected no bypass paths for it (got ["^/api/.*$"])',
+        ),
+        (
+            {"edge": {"wireguard": {"peers": [{"name": "phone"}, {"name": "phone"}]}}},
+            'media-server:edge.wireguard.peers: peer names must be unique (got [{"name": "phone"}, {"name": "phone"}])',
+        ),
+        (
+            {"media": {"vpn": {"provider": "protonvpn", "serverCountries": ["Switzerland,Germany"]}}},
+            "media-server:media.vpn.serverCountries: server country 'Switzerland,Germany' is not a name; expected "
+            'names such as Switzerland (got ["Switzerland,Germany"])',
+        ),
+        (
+            {"cloudflare": {**DNS, "zone": "other.org"}},
+            'media-server:cloudflare.zone: the domain media.example.org is not inside this zone (got "other.org")',
+        ),
+    ],
+)
+def test_cross_field_problems_name_key_value_and_expectation(overrides: dict[str, Any], expected: str) -> None:
+    assert only_problem(**overrides) == expected
+
+
+def test_checks_that_need_a_switch_apply_only_with_it_on() -> None:
+    # a zone is only checked against the domain when Cloudflare is on; a short max-age only with preload
+    settings = parse_settings(minimal_config(cloudflare={"zone": "other.org"}, edge={"hstsSeconds": 300}))
+    assert (settings.cloudflare.zone, settings.edge.hsts_seconds) == ("other.org", 300)

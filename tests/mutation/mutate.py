@@ -163,6 +163,7 @@ class ModuleResult:
     module: str
     total: int = 0
     skipped: int = 0
+    eligible: int = 0
     tests: int = 0
     seconds: float = 0.0
     mutants: list[Mutant] = field(default_factory=list)
@@ -186,19 +187,29 @@ def classify(module: str, line: int, operator: str, killed: bool, diff: str, equ
     return Mutant(module, line, operator, "survived", original, mutant)
 
 
-def report(results: list[ModuleResult], threshold: float, elapsed: float) -> tuple[str, bool]:
+def report(
+    results: list[ModuleResult], threshold: float, elapsed: float, sample: int | None = None, seed: int | None = None
+) -> tuple[str, bool]:
+    """The table (`listed`: a module's mutants the plan keeps, before sampling; `mutants`: those tested), then
+    every survivor."""
     lines = [
-        f"{'module':34} {'mutants':>7} {'killed':>6} {'equiv':>5} {'survived':>8} {'rate':>6} {'tests':>5} {'time':>6}"
+        f"{'module':34} {'listed':>6} {'mutants':>7} {'killed':>6} {'equiv':>5} {'survived':>8} {'rate':>6} "
+        f"{'tests':>5} {'time':>6}"
     ]
     ok = True
     for r in sorted(results, key=lambda r: r.module):
         below = r.rate < threshold
         ok = ok and not below
         lines.append(
-            f"{r.module:34} {len(r.mutants):>7} {r.count('killed'):>6} {r.count('equivalent'):>5} "
+            f"{r.module:34} {r.eligible:>6} {len(r.mutants):>7} {r.count('killed'):>6} {r.count('equivalent'):>5} "
             f"{r.count('survived'):>8} {r.rate:>6.1%} {r.tests:>5} {r.seconds:>5.0f}s{'  < threshold' if below else ''}"
         )
     lines.append(f"total time {elapsed:.0f}s; threshold {threshold:.0%} per module")
+    if sample is not None:
+        lines.append(
+            f"at most {sample} mutants tested per module (a sample with seed {seed} where more are listed): "
+            "each kill rate is over the mutants tested"
+        )
     survivors = [m for r in results for m in r.mutants if m.outcome == "survived"]
     if survivors:
         lines.append("\nsurviving mutants (kill with a test, or list in tests/mutation/equivalent.yaml with a reason):")
@@ -254,15 +265,16 @@ def _requeue_survivors(db: Path) -> None:
 
 def _session(
     workdir: Path, state: Path, module: str, plan: Plan, sample: int, resume: bool
-) -> tuple[Path, Path, int, int]:
+) -> tuple[Path, Path, int, int, int]:
     """The module's cosmic-ray session, with what the plan leaves out marked skipped. With `resume`, a session
     made for the same source is reused and only its survivors run again. Returns the config, the session
-    database, the number of mutants listed and the number skipped."""
+    database, the number of mutants listed, the number skipped, and the number the plan keeps before sampling."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     slug = module.replace("/", "-").removesuffix(".py")
     config, db, stamp = state / f"{slug}.toml", state / f"{slug}.sqlite", state / f"{slug}.source"
+    kept = state / f"{slug}.eligible"
     test_command = f"{sys.executable} -m pytest -q -x -p no:cacheprovider -p tests.mutation.select " + " ".join(
         plan.modules[module]
     )
@@ -279,7 +291,8 @@ def _session(
         _requeue_survivors(db)
         with use_db(str(db), WorkDB.Mode.open) as work_db:
             skipped = sum(1 for _, r in work_db.results if r.worker_outcome == WorkerOutcome.SKIPPED)
-            return config, db, work_db.num_work_items, skipped
+            eligible = int(kept.read_text()) if kept.exists() else work_db.num_work_items - skipped
+            return config, db, work_db.num_work_items, skipped, eligible
     db.unlink(missing_ok=True)
     subprocess.run([str(COSMIC_RAY), "init", str(config), str(db)], cwd=workdir, check=True, capture_output=True)
     spans = annotation_spans((workdir / module).read_text())
@@ -299,7 +312,8 @@ def _session(
         skipped += [job for key, job in eligible.items() if key not in chosen]
         work_db.set_multiple_results(skipped, skip)
     stamp.write_text(source)
-    return config, db, len(items), len(skipped)
+    kept.write_text(str(len(eligible)))
+    return config, db, len(items), len(skipped), len(eligible)
 
 
 def _run_module(
@@ -316,7 +330,7 @@ def _run_module(
     from cosmic_ray.work_item import WorkerOutcome
 
     started = time.monotonic()
-    config, db, total, skipped = _session(workdir, state, module, plan, sample, resume)
+    config, db, total, skipped, eligible = _session(workdir, state, module, plan, sample, resume)
     keep_file = state / (db.stem + ".keep")
     keep_file.write_text("\n".join(keep) + "\n")
     subprocess.run(
@@ -326,7 +340,7 @@ def _run_module(
         check=True,
         capture_output=True,
     )
-    result = ModuleResult(module, total=total, skipped=skipped, tests=len(keep))
+    result = ModuleResult(module, total=total, skipped=skipped, eligible=eligible, tests=len(keep))
     with use_db(str(db), WorkDB.Mode.open) as work_db:
         for item, outcome in work_db.completed_work_items:
             if outcome.worker_outcome == WorkerOutcome.SKIPPED:
@@ -388,12 +402,12 @@ class Workers:
 def count(plan: Plan, modules: list[str], sample: int) -> str:
     """How many mutants each module has, and how many a run would test (no test runs)."""
     workers = Workers(1)
-    lines = [f"{'module':34} {'listed':>6} {'left out':>8} {'tested':>6}"]
+    lines = [f"{'module':34} {'listed':>6} {'kept':>6} {'tested':>6}"]
     try:
         with workers.borrow() as workdir:
             for module in modules:
-                _, _, total, skipped = _session(workdir, workers.state, module, plan, sample, resume=False)
-                lines.append(f"{module:34} {total:>6} {skipped:>8} {total - skipped:>6}")
+                _, _, total, skipped, eligible = _session(workdir, workers.state, module, plan, sample, resume=False)
+                lines.append(f"{module:34} {total:>6} {eligible:>6} {total - skipped:>6}")
     finally:
         workers.close()
     return "\n".join(lines)
@@ -463,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.workdir is None:
         parser.error("--resume needs --workdir")
     results, elapsed = run(plan, modules, args.jobs, args.sample or plan.sample, args.workdir, args.resume)
-    text, ok = report(results, plan.threshold, elapsed)
+    text, ok = report(results, plan.threshold, elapsed, args.sample or plan.sample, plan.seed)
     print(text)
     return 0 if ok else 1
 

@@ -45,6 +45,20 @@ _USER = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 _INDEX = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
+_TOP_LEVEL = frozenset(
+    {
+        "version",
+        "listen_port",
+        "public_url",
+        "engine",
+        "incremental_seconds",
+        "full_seconds",
+        "source_timeout_seconds",
+        "sources",
+    }
+)
+
+
 class ConfigError(ValueError):
     """The configuration file is malformed; the message names the field."""
 
@@ -136,7 +150,7 @@ def _source(raw: Any, position: int) -> SourceConfig:
     where = f"sources[{position}]."
     unknown = set(raw) - {"app", "enabled", "url", "public_url", "key_file", "user", "library", "reason"}
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+        raise ConfigError(f"sources[{position}]: unknown field(s) {sorted(unknown)}")
     app = _field(raw, "app", str, where)
     if app not in SOURCES:
         raise ConfigError(f"{where}app: {app!r} is not one of {', '.join(SOURCES)}")
@@ -184,6 +198,9 @@ def _engine(raw: Any) -> EngineConfig:
 def parse(raw: Any) -> ServiceConfig:
     if not isinstance(raw, dict):
         raise ConfigError("the configuration is not a JSON object")
+    unknown = set(raw) - _TOP_LEVEL
+    if unknown:
+        raise ConfigError(f"unknown field(s) {sorted(unknown)}")
     if raw.get("version") != 1:
         raise ConfigError(f"version: {raw.get('version')!r} is not 1")
     port = _field(raw, "listen_port", int, "")

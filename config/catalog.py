@@ -93,6 +93,22 @@ ARR_UI_PATHS = ("/calendar", "/settings/general", "/system/status", "/activity/q
 """Pages of the *arr web UI (a single-page app served for every path outside /api)."""
 
 
+BAZARR_API = r"^/api/(badges|episodes|files|history|movies|providers|series|subtitles|system|webhooks)(/.*)?$"
+"""Bazarr's API namespaces (bazarr/api/__init__.py): every method checks its API key (X-API-KEY or apikey=) but
+system/ping and the form login system/account. Not /api/socket.io: its events (the library's activity) need none."""
+
+BAZARR_UI_PATHS = (
+    "/series",
+    "/settings/general",
+    "/system/status",
+    "/api/socket.io/",
+    "/bazarr.log",
+    "/images/series/1",
+)
+"""Pages of Bazarr's UI (frontend/src/Router), its socket, and two routes its own login does not guard (app/ui.py
+puts check_login above the route decorator, so Flask registers the unwrapped view): they stay behind SSO."""
+
+
 def _arr(name: str, display: str, tag: str, port: int, description: str, icon: str, **extra: Any) -> ServiceSpec:
     """A *arr content manager: linuxserver image, the whole /data tree read-write for hardlinks."""
     fields: dict[str, Any] = {
@@ -612,6 +628,26 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     _arr("mylar3", "Mylar3", "0.8.3", 8090, "Comics", "mylar3.png"),
     _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),), moves_files=False),
+    _arr(
+        "bazarr",
+        "Bazarr",
+        "1.6.0",
+        6767,
+        "Subtitles",
+        "bazarr.png",
+        bypass_paths=(BAZARR_API,),
+        ui_paths=BAZARR_UI_PATHS,
+        login_paths=("/api/system/account",),
+        # /api/system/ping answers without a key (since v1.5.2); the image has curl (package_versions.txt).
+        healthcheck=_http_check(6767, "/api/system/ping", tool="curl"),
+        status_path="/api/system/ping",
+        # It writes each subtitle beside the video at the path Sonarr and Radarr report (/data/media/...), so it
+        # sees the one data root read-write at /data as they do (moves_files): no path mappings to set.
+        databases=(DatabaseSpec(engine="sqlite", name="db/bazarr.db"),),
+        backup_exclude=("log/**", "cache/**", "backup/**", "restore/**"),
+        depends_on=("sonarr", "radarr"),
+        enabled_by_default=False,
+    ),
     ServiceSpec(
         name="gluetun",
         env_locked=ENV_IS_BOUNDARY_VPN,

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -129,6 +131,23 @@ class Page:
         return out
 
 
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            process.poll()
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+    process.wait(10)
+
+
 def chromium_binary() -> str:
     found = shutil.which("chromium")
     assert found, "chromium is missing: run `make setup-system` (Debian package chromium)"
@@ -138,53 +157,61 @@ def chromium_binary() -> str:
 @contextmanager
 def headless_chromium(width: int = 1280, height: int = 900) -> Iterator[Page]:
     """A fresh headless chromium (its own throwaway profile), and its first page."""
-    with tempfile.TemporaryDirectory(prefix="search-chromium-") as profile:
-        args = [
-            chromium_binary(),
-            "--headless=new",
-            "--no-sandbox",  # the tests run as root here and in CI; the page is our own, served on loopback
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--metrics-recording-only",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            f"--user-data-dir={profile}",
-            f"--window-size={width},{height}",
-            "about:blank",
-        ]
-        log_path = Path(profile) / "chromium-stderr.log"
-        log = log_path.open("wb")
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
-        page: Page | None = None
-        try:
-            port_file = Path(profile) / "DevToolsActivePort"
-            deadline = time.monotonic() + WAIT
-            while not port_file.is_file() or not port_file.read_text().strip():
-                if process.poll() is not None:
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise BrowserError(f"chromium exited {process.returncode}: {tail}")
-                if time.monotonic() > deadline:
-                    raise BrowserError("chromium wrote no DevToolsActivePort")
-                time.sleep(0.05)
-            port = int(port_file.read_text().splitlines()[0])
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=WAIT) as response:
-                targets = json.load(response)
-            target = next(t for t in targets if t["type"] == "page")
-            page = Page(target["webSocketDebuggerUrl"])
-            yield page
-        finally:
-            if page is not None:
-                page.close()
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-            log.close()
+    profile = tempfile.mkdtemp(prefix="search-chromium-")
+    try:
+        yield from _run(profile, width, height)
+    finally:
+        # the browser's helper processes (zygote, renderer) may still be writing the profile for a moment
+        for _ in range(50):
+            shutil.rmtree(profile, ignore_errors=True)
+            if not Path(profile).exists():
+                break
+            time.sleep(0.1)
+
+
+def _run(profile: str, width: int, height: int) -> Iterator[Page]:
+    args = [
+        chromium_binary(),
+        "--headless=new",
+        "--no-sandbox",  # the tests run as root here and in CI; the page is our own, served on loopback
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--metrics-recording-only",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+        "about:blank",
+    ]
+    log_path = Path(profile) / "chromium-stderr.log"
+    log = log_path.open("wb")
+    # its own process group: the browser and every helper process it starts are stopped together
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    page: Page | None = None
+    try:
+        port_file = Path(profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + WAIT
+        while not port_file.is_file() or not port_file.read_text().strip():
+            if process.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise BrowserError(f"chromium exited {process.returncode}: {tail}")
+            if time.monotonic() > deadline:
+                raise BrowserError("chromium wrote no DevToolsActivePort")
+            time.sleep(0.05)
+        port = int(port_file.read_text().splitlines()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=WAIT) as response:
+            targets = json.load(response)
+        target = next(t for t in targets if t["type"] == "page")
+        page = Page(target["webSocketDebuggerUrl"])
+        yield page
+    finally:
+        if page is not None:
+            page.close()
+        _stop_group(process)
+        log.close()

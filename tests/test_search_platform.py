@@ -96,6 +96,14 @@ def test_the_program_knows_every_source_the_service_has_a_connector_for() -> Non
     assert set(SECRET_KEYS) == set(SOURCES) - {"calibre-web"}
 
 
+def test_the_immich_key_documented_is_the_narrowest_the_connector_works_with() -> None:
+    from mediasearch.connectors.immich import REQUIRED_PERMISSIONS
+
+    described = SECRET_KEYS["immich"][1]
+    listed = described.split("needs: ", 1)[1].split(" (", 1)[0]
+    assert listed.split(", ") == sorted(REQUIRED_PERMISSIONS)
+
+
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_what_each_stack_renders_loads_with_the_services_own_loader(stack: str, request: pytest.FixtureRequest) -> None:
     result: RunResult = request.getfixturevalue(stack)

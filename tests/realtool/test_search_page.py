@@ -2,9 +2,10 @@
 
 The server is the service's own (mediasearch.server, a free port), its index the real SQLite one
 (mediasearch.engine.open_engine) filled with known documents by the indexer from stand-in connectors; the
-deep links point at a stand-in app server on another loopback port, so opening one is seen arriving there. The test types a query key by key, checks the
-grouped results (order, text, links, a cover through /cover), moves through them with the arrow keys,
-opens one with Enter, and saves a screenshot under test-output/ (its path is printed).
+deep links point at a stand-in app server on another loopback port, so opening one is seen arriving there.
+The test types a query key by key, checks the grouped results (order, text, links, a cover through
+/cover), moves through them with the arrow keys, opens one with Enter, and saves a screenshot under
+test-output/ (its path is printed).
 """
 
 from __future__ import annotations

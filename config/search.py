@@ -67,8 +67,7 @@ SECRET_KEYS: dict[str, tuple[str, str]] = {
     ),
     "kavita": (
         "searchKavitaApiKey",
-        "A Kavita user's API key (the libraries that user sees are indexed; a user without admin rights is "
-        "enough).",
+        "A Kavita user's API key (the libraries that user sees are indexed; a user without admin rights is enough).",
     ),
     "immich": (
         "searchImmichApiKey",

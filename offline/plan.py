@@ -185,9 +185,10 @@ def _acme(settings: Settings) -> str:
 def _search(result: RunResult) -> dict[str, Any] | None:
     """The search service's engine and its sources as the rendered search.json says: which are indexed, and why
     the others are not (a missing key among them), read from the file the run delivers."""
-    (files,) = [r for r in result.of_type(HOST_FILES) if label(r, SERVICE_LABEL) == SEARCH] or [None]
-    if files is None:
+    found = [r for r in result.of_type(HOST_FILES) if label(r, SERVICE_LABEL) == SEARCH]
+    if not found:
         return None
+    (files,) = found
     uploads = {item["file"]: item["content"] for item in files.inputs.get("uploads", [])}
     config = json.loads(str(uploads[CONFIG_FILE]))
     return {

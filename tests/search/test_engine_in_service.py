@@ -1,5 +1,6 @@
-"""The real embedded engine behind the search service: the image's `open_engine` picks it from the
-configuration, the indexer fills it, and `/api/search` answers the issue's quality cases from it."""
+"""The real embedded engine behind the search service: the image's entry point opens it with
+`mediasearch.engine.open_engine(config.engine)`, the indexer fills it, and `/api/search` answers the
+issue's quality cases from it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mediasearch.__main__ import open_engine
+from mediasearch import __main__ as entry_point
 from mediasearch.engine.sqlite import SqliteEngine
 from mediasearch.model import Kind
 
@@ -27,7 +28,7 @@ NAVIDROME = [doc("navidrome", "al1", Kind.ALBUM, "The Hobbit (Original Soundtrac
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     path = Path(tmp_path_factory.mktemp("index")) / "search.db"
     config = service_config(engine={"kind": "sqlite", "path": str(path)})
-    engine = open_engine(config)
+    engine = entry_point.open_engine(config.engine)  # what `mediasearch serve` calls
     assert isinstance(engine, SqliteEngine)
     classes = connector_classes(jellyfin=lambda since: iter(JELLYFIN), navidrome=lambda since: iter(NAVIDROME))
     with running_service(config, engine, classes) as running:

@@ -329,6 +329,17 @@ def test_the_elasticsearch_engine_brings_the_node_and_shares_its_password(with_e
     assert password.type == "random:index/randomPassword:RandomPassword"
 
 
+def test_the_elasticsearch_variant_is_clean_too(with_es: RunResult) -> None:
+    """The engine option is a real stack: a second `up` changes nothing and the policy gate passes it."""
+    from offline.gate import evaluate
+    from offline.readback import second_up
+
+    second = second_up(with_es.resources)
+    assert second.unmodelled == [] and [c.as_dict() for c in second.changes] == []
+    verdict = evaluate(with_es)
+    assert verdict.ok, [v.as_dict() for v in verdict.mandatory]
+
+
 # ------------------------------------------------------------------ settings: refused before any resource
 def _problems(raw: dict[str, Any]) -> list[tuple[str, str, str]]:
     with pytest.raises(SettingsError) as info:

@@ -19,14 +19,17 @@ import yaml
 from mediasearch.config import ConfigError, parse
 from mediasearch.model import SOURCES
 
+from config.catalog import CATALOG
 from config.problems import SettingsError
 from config.search import (
     CONFIG_FILE,
     ELASTIC_PASSWORD_FILE,
+    LISTEN_PORT,
     SECRET_KEYS,
     SOURCE_APPS,
     key_file,
     missing_key_reason,
+    source_plans,
 )
 from config.settings import Settings
 from config.stack import parse_settings
@@ -245,6 +248,20 @@ def test_prod_indexes_every_source_with_its_key(prod: RunResult) -> None:
     assert sources["calibre-web"]["library"] == "/books/metadata.db" and sources["calibre-web"]["key_file"] is None
     assert sources["immich"]["url"] == "http://immich-server:2283"
     assert sources["immich"]["public_url"] == "https://photos.media.example.org"
+
+
+def test_sources_are_planned_from_the_apps_the_site_runs() -> None:
+    plans = {p.source: p for p in source_plans(parse_settings(minimal_config(services={"kavita": {"enabled": False}})))}
+    assert plans["jellyfin"].indexed and plans["jellyfin"].reason == ""
+    assert not plans["kavita"].indexed and "services.kavita.enabled" in plans["kavita"].reason
+    assert plans["immich"].app == "immich-server"
+
+
+def test_the_service_listens_where_the_catalog_routes_scrapes_and_checks_it() -> None:
+    spec = CATALOG["search"]
+    assert spec.port == LISTEN_PORT and spec.metrics is not None and spec.metrics.port == LISTEN_PORT
+    assert spec.healthcheck is not None and f"127.0.0.1:{LISTEN_PORT}/healthz" in spec.healthcheck.test[-1]
+    assert render_search_config(parse_settings(minimal_config()), ())["listen_port"] == LISTEN_PORT
 
 
 def test_a_source_turned_off_is_explained() -> None:
@@ -476,9 +493,15 @@ def test_a_search_key_given_as_plain_config_is_refused(run_site: Callable[..., R
 
 
 def test_search_off_or_its_tier_off_deploys_nothing_of_it() -> None:
-    for raw in (minimal_config(search={"enabled": False}), minimal_config(services={"search": {"enabled": False}})):
+    for raw in (
+        minimal_config(search={"enabled": False, **ES_ENGINE}),
+        minimal_config(search=ES_ENGINE, services={"search": {"enabled": False}}),
+    ):
         settings: Settings = parse_settings(raw)
         assert not settings.is_enabled("search") and not settings.is_enabled("elasticsearch")
+    # An override that leaves the switch alone (a memory limit) keeps search, and its engine, on.
+    kept = parse_settings(minimal_config(search=ES_ENGINE, services={"search": {"memory": "512m"}}))
+    assert kept.is_enabled("search") and kept.is_enabled("elasticsearch")
     no_media = parse_settings(minimal_config(tiers={"media": False, "monitoring": False}, search=ES_ENGINE))
     assert not no_media.is_enabled("search") and not no_media.is_enabled("elasticsearch")
 

@@ -93,6 +93,22 @@ ARR_UI_PATHS = ("/calendar", "/settings/general", "/system/status", "/activity/q
 """Pages of the *arr web UI (a single-page app served for every path outside /api)."""
 
 
+BAZARR_API = r"^/api/(badges|episodes|files|history|movies|providers|series|subtitles|system|webhooks)(/.*)?$"
+"""Bazarr's API namespaces (bazarr/api/__init__.py): every method checks its API key (X-API-KEY or apikey=) but
+system/ping and the form login system/account. Not /api/socket.io: its events (the library's activity) need none."""
+
+BAZARR_UI_PATHS = (
+    "/series",
+    "/settings/general",
+    "/system/status",
+    "/api/socket.io/",
+    "/bazarr.log",
+    "/images/series/1",
+)
+"""Pages of Bazarr's UI (frontend/src/Router), its socket, and two routes its own login does not guard (app/ui.py
+puts check_login above the route decorator, so Flask registers the unwrapped view): they stay behind SSO."""
+
+
 def _arr(name: str, display: str, tag: str, port: int, description: str, icon: str, **extra: Any) -> ServiceSpec:
     """A *arr content manager: linuxserver image, the whole /data tree read-write for hardlinks."""
     fields: dict[str, Any] = {
@@ -597,6 +613,45 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="sqlite", name="app.db"),),
         dashboard=DashboardTile(group="Media", icon="calibre-web.png", description="E-book library"),
     ),
+    # ---------------------------------------------------------------- unified search
+    ServiceSpec(
+        # Our own code (images/search): no published image searches across these apps, so it is built on the
+        # Docker host from a pinned Alpine release, like the backup runner. It reads each app's API with a key
+        # from secret files and Calibre's metadata.db read-only; its index is a rebuildable cache.
+        name="search",
+        display_name="Search",
+        tier=Tier.MEDIA,
+        image=ImageRef(repository="media-server/search", tag="1.0.0", build="images/search"),
+        port=8080,
+        subdomain="search",
+        auth=AuthPolicy.ONE_FACTOR,
+        # Proxy: Traefik, Prometheus and Homepage reach it; media: the apps it indexes (config.tailoring adds
+        # the data network only for search.engine elasticsearch).
+        networks=(P, M),
+        mounts=(
+            MountSpec(
+                target="/config", root=StorageRoot.CONFIG, source="config", role=MountRole.CONFIG, read_only=True
+            ),
+            MountSpec(
+                target="/run/secrets/search",
+                root=StorageRoot.CONFIG,
+                source="secrets",
+                role=MountRole.CONFIG,
+                read_only=True,
+            ),
+            _cache("/index", "index"),
+            # Calibre's library at the data path Calibre-Web mounts (config.tailoring moves both together, and
+            # drops this one when the calibre-web source is not indexed).
+            _data(read_only=True, source="media/books", target="/books"),
+        ),
+        run_as_site_user=True,
+        command=("python3", "-m", "mediasearch", "serve", "--config", "/config/search.json"),
+        healthcheck=_http_check(8080, "/healthz"),
+        status_path="/healthz",
+        memory="256m",
+        metrics=MetricsSpec(port=8080),
+        dashboard=DashboardTile(group="Media", icon="mdi-magnify", description="Search every library"),
+    ),
     # ---------------------------------------------------------------- content management
     _arr("sonarr", "Sonarr", "4.0.16", 8989, "TV series", "sonarr.png"),
     _arr("radarr", "Radarr", "6.0.4", 7878, "Movies", "radarr.png"),
@@ -612,6 +667,26 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
     ),
     _arr("mylar3", "Mylar3", "0.8.3", 8090, "Comics", "mylar3.png"),
     _arr("prowlarr", "Prowlarr", "2.1.5", 9696, "Indexers", "prowlarr.png", mounts=(_config(),), moves_files=False),
+    _arr(
+        "bazarr",
+        "Bazarr",
+        "1.6.0",
+        6767,
+        "Subtitles",
+        "bazarr.png",
+        bypass_paths=(BAZARR_API,),
+        ui_paths=BAZARR_UI_PATHS,
+        login_paths=("/api/system/account",),
+        # /api/system/ping answers without a key (since v1.5.2); the image has curl (package_versions.txt).
+        healthcheck=_http_check(6767, "/api/system/ping", tool="curl"),
+        status_path="/api/system/ping",
+        # It writes each subtitle beside the video at the path Sonarr and Radarr report (/data/media/...), so it
+        # sees the one data root read-write at /data as they do (moves_files): no path mappings to set.
+        databases=(DatabaseSpec(engine="sqlite", name="db/bazarr.db"),),
+        backup_exclude=("log/**", "cache/**", "backup/**", "restore/**"),
+        depends_on=("sonarr", "radarr"),
+        enabled_by_default=False,
+    ),
     ServiceSpec(
         name="gluetun",
         env_locked=ENV_IS_BOUNDARY_VPN,

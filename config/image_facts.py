@@ -67,7 +67,17 @@ LSIO_ENTRYPOINT = Entrypoint(
 )
 
 
-def _lsio(app: str, ref: str, writes: tuple[str, ...], env: dict[str, Setting] | None = None) -> ImageFacts:
+def _lsio(
+    app: str,
+    ref: str,
+    writes: tuple[str, ...],
+    env: dict[str, Setting] | None = None,
+    *,
+    packages: Source | None = None,
+    writes_source: Source | None = None,
+) -> ImageFacts:
+    """A linuxserver.io image. `packages`: its package_versions.txt at the tag, read for curl (else the base image's
+    Dockerfile stands in, inferred); `writes_source`: where the app's own paths were read (else its README)."""
     repo = f"linuxserver/docker-{app}"
     dockerfile = _src(repo, "Dockerfile", ref, "FROM ghcr.io/linuxserver/baseimage-*; no USER")
     return ImageFacts(
@@ -76,10 +86,13 @@ def _lsio(app: str, ref: str, writes: tuple[str, ...], env: dict[str, Setting] |
         binaries={
             "curl": Binary(
                 why="the linuxserver base images install curl (the app's Dockerfile uses it at build)",
-                source=_inferred(LSIO_BASE, "Dockerfile", "master", "apk add curl in the base image"),
+                source=packages or _inferred(LSIO_BASE, "Dockerfile", "master", "apk add curl in the base image"),
             )
         },
-        writes=Writes(paths=writes, source=_inferred(repo, "README.md", ref, "the app's state lives in /config")),
+        writes=Writes(
+            paths=writes,
+            source=writes_source or _inferred(repo, "README.md", ref, "the app's state lives in /config"),
+        ),
         env={
             **_env(_LSIO_INIT, "0", "PUID", "PGID", "UMASK"),
             **(env or {}),
@@ -575,6 +588,22 @@ _FACTS["lidarr"] = _lsio("lidarr", "2.14.5.4836-ls9", ("/config", "/data"))
 _FACTS["readarr"] = _lsio("readarr", "develop-0.4.18.2805-ls157", ("/config", "/data"))
 _FACTS["mylar3"] = _lsio("mylar3", "v0.8.3-ls241", ("/config", "/data"))
 _FACTS["prowlarr"] = _lsio("prowlarr", "2.1.5.5216-ls131", ("/config",))
+_BAZARR_BUILD = "v1.6.0-ls360"
+"""The linuxserver build the catalog's 1.6.0 names (its Jenkinsfile pushes the semver tag with each -lsNN build)."""
+_FACTS["bazarr"] = _lsio(
+    "bazarr",
+    _BAZARR_BUILD,
+    ("/config", "/data"),
+    packages=_src("linuxserver/docker-bazarr", "package_versions.txt", _BAZARR_BUILD, "curl 8.20.0-r0 (apk)"),
+    writes_source=_inferred(
+        "morpheus65535/bazarr",
+        "bazarr/literals.py, bazarr/init.py, bazarr/app/database.py",
+        "v1.5.3-beta.2",
+        "the snapshot of the app ends at v1.5.3-beta.2 (nearest to v1.6.0): under --config /config "
+        "(svc-bazarr/run at the image tag) it makes backup, cache, config, db (db/bazarr.db), log, restore; "
+        "subtitles are written beside each video, under /data",
+    ),
+)
 _qbt = _src(
     "linuxserver/docker-qbittorrent",
     "root/etc/s6-overlay/s6-rc.d/svc-qbittorrent/run",
@@ -892,6 +921,24 @@ _FACTS["backup"] = ImageFacts(
         "PGPASSWORD_POSTGRES",
         "PGPASSWORD_IMMICH_POSTGRES",
     ),
+)
+
+_search = _src(
+    "media-server",
+    "images/search/Dockerfile",
+    "this repository",
+    "alpine:3.22.2 with python3 from apk; USER 10001:10001 (search); busybox wget; PYTHONDONTWRITEBYTECODE and "
+    "the package compiled at build, so the only path written at run time is /index; the entry runs it as "
+    "PUID:PGID",
+)
+_FACTS["search"] = ImageFacts(
+    user=ImageUser(name="search", uid=10001, gid=10001, source=_search),
+    entrypoint=Entrypoint(needs_root=False, source=_search),
+    binaries={
+        "wget": Binary(why="busybox in alpine: `wget -q --spider` asks /healthz", source=_search),
+        "python3": Binary(why="the service: python3 -m mediasearch serve", source=_search),
+    },
+    writes=Writes(paths=("/index",), source=_search),
 )
 
 FACTS: MappingProxyType[str, ImageFacts] = MappingProxyType(_FACTS)

@@ -257,7 +257,8 @@ class ServiceSpec(_Frozen):
     shm_size: MemorySize | None = Field(default=None, description="Size of /dev/shm (databases), e.g. 128m.")
     moves_files: bool = Field(
         default=False,
-        description="Imports or moves files in the data tree: must mount the one data root at /data (hardlinks).",
+        description="Imports or moves files in the data tree, or writes beside files at the paths the content "
+        "managers report (Bazarr's subtitles): must mount the one data root at /data (hardlinks, same paths).",
     )
     route_via: str | None = Field(
         default=None,

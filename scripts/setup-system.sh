@@ -15,11 +15,13 @@ declare -A tools=(
   [wget]=wget
   [openssl]=openssl
   [jq]=jq
+  [calibredb]=calibre
   [dockerd]=docker.io
   [busybox]=busybox-static
   [docker-registry]=docker-registry
   [ip]=iproute2
   [unshare]=util-linux
+  [chromium]=chromium
 )
 
 missing=()

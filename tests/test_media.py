@@ -27,7 +27,7 @@ READ_ONLY_MEDIA = {
     "kavita": {"/books", "/comics"},
 }
 """Apps that only read the library, and the mounts that must be read-only (written out, not derived)."""
-MOVERS = {"sonarr", "radarr", "lidarr", "mylar3", "qbittorrent"}
+MOVERS = {"sonarr", "radarr", "lidarr", "mylar3", "qbittorrent", "bazarr"}
 MEDIA_ONLY = {"tiers": {"edge": False, "monitoring": False, "backup": False}}
 
 

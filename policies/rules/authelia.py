@@ -125,7 +125,7 @@ ms_022 = stack_rule(
 
 # ------------------------------------------------------------------ MS-023
 ADMIN_SERVICES = (
-    "traefik", "wireguard", "lldap", "sonarr", "radarr", "lidarr", "readarr", "mylar3", "prowlarr",
+    "traefik", "wireguard", "lldap", "sonarr", "radarr", "lidarr", "readarr", "mylar3", "prowlarr", "bazarr",
     "qbittorrent", "prometheus", "alertmanager", "jellystat",
 )  # fmt: skip
 """The catalog's admin apps (a test keeps this in step with config/catalog.py)."""

@@ -326,3 +326,20 @@ def test_a_full_run_given_up_half_way_leaves_the_real_index_as_it_was(tmp_path: 
     finally:
         release.set()
         engine.close()
+
+
+def test_a_source_turned_off_leaves_the_index_at_start() -> None:
+    engine = MemoryEngine()
+    engine.replace_source("kavita", [doc("kavita", "c1", Kind.COMIC, "Saga")])  # indexed while it was on
+    engine.replace_source("jellyfin", [doc("jellyfin", "m1", Kind.MOVIE, "Kept")])
+    engine.calls.clear()
+    indexer = Indexer(service_config(), engine, connector_classes(jellyfin=_films("jellyfin", "Kept")))
+    indexer.start()
+    try:
+        _until(lambda: _state(indexer, "jellyfin") == "connected", "jellyfin indexed")
+    finally:
+        indexer.stop()
+    assert engine.counts() == {"jellyfin": 1}
+    assert ("replace_source", "kavita") in engine.calls
+    assert engine.search("saga") == []
+    assert _status(indexer, "kavita").documents == 0

@@ -19,7 +19,7 @@ CHECK_JSON = $(if $(JSON),--json,)
 CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
 
-.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench mutate docs preview up clean pulumi-version
+.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench bench-search mutate docs preview up clean pulumi-version
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -94,3 +94,6 @@ up: setup policies/venv/.installed pulumi-version ## pulumi up, gated by the pol
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench-search: setup ## the embedded search engine at 200,000 items vs a LIKE scan: build time, p50/p95, peak RSS (targets)
+	$(PY) -m bench.search_bench

@@ -20,6 +20,7 @@ declare -A tools=(
   [docker-registry]=docker-registry
   [ip]=iproute2
   [unshare]=util-linux
+  [chromium]=chromium
 )
 
 missing=()

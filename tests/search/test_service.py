@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -302,7 +303,18 @@ def test_the_log_never_holds_the_query_string(svc: Running, caplog: pytest.LogCa
     with caplog.at_level(logging.INFO, logger="mediasearch"):
         svc.get("/api/search?q=privatewords&kind=movie")
         svc.get("/api/search?q=privatewords&limit=999")
+        raw = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
+        raw.sendall(b"GET /api/search?q=privatewords HTTP/1.1 HTTP/1.1\r\n\r\n")  # a malformed request line
+        answer = b""
+        while chunk := raw.recv(4096):  # the service closes the connection after an error
+            answer += chunk
+        raw.close()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"privatewords" not in answer
+    assert b"X-Content-Type-Options: nosniff" in answer
+    assert answer.endswith(b'{"error":"Bad Request"}')
     text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Bad request syntax ('GET /api/search?… HTTP/1.1 HTTP/1.1')" in text
     assert "/api/search" in text
     assert "privatewords" not in text and "limit" not in text
 

@@ -65,7 +65,7 @@ def test_metrics_per_source_and_query_latency(svc: Running) -> None:
     assert value("mediasearch_index_errors_total", "jellyfin") == 0
     status = next(s for s in svc.indexer.statuses() if s.app == "jellyfin")
     assert value("mediasearch_last_success_timestamp_seconds", "jellyfin") == pytest.approx(status.last_success)
-    assert value("mediasearch_last_success_timestamp_seconds", "navidrome") == 0
+    assert value("mediasearch_last_success_timestamp_seconds", "navidrome") == svc.service.metrics.started
     assert ("mediasearch_last_success_timestamp_seconds", (("source", "kavita"),)) not in samples
     assert samples[("mediasearch_query_duration_seconds_count", ())] == 4
     assert samples[("mediasearch_query_duration_seconds_bucket", (("le", "+Inf"),))] == 4

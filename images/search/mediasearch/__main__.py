@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"mediasearch: configuration: {error}", file=sys.stderr)
         return 2
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # the index cannot be opened (EngineError), a file is unreadable
         print(f"mediasearch: {error}", file=sys.stderr)
         return 1
 

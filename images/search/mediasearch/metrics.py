@@ -12,9 +12,10 @@ Families (the scrape job, the alert and the dashboard panel read these names):
     mediasearch_source_up{source}                      1 when the source's last run succeeded
     mediasearch_documents{source}                      documents in the index
     mediasearch_last_success_timestamp_seconds{source} end of the last successful run (enabled sources
-                                                       only; 0 until the first one, so an alert on
-                                                       `time() - ... > limit` fires for a source that never
-                                                       indexed)
+                                                       only); until the first one, the service's start, so
+                                                       an alert on `time() - ... > limit` fires for a source
+                                                       that has not indexed within `limit` of a restart and
+                                                       not at every restart
     mediasearch_index_errors_total{source}             failed runs since the service started
     mediasearch_query_duration_seconds                 histogram of /api/search and /api/suggest latency
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterable, Sequence
 
 from mediasearch.model import SourceStatus
@@ -96,7 +98,8 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, f
 class Metrics:
     """What /metrics says: the sources' state (from the indexer) and the query latency (from the server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, started: float | None = None) -> None:
+        self.started = time.time() if started is None else started
         self.query_duration = Histogram(
             "mediasearch_query_duration_seconds", "Time to answer a search or suggestion query, in seconds."
         )
@@ -125,8 +128,8 @@ class Metrics:
         lines += _family(
             "mediasearch_last_success_timestamp_seconds",
             "gauge",
-            "End of the source's last successful index run, in Unix seconds (0: none since the service started).",
-            ((s.app, s.last_success or 0) for s in statuses if s.app in on),
+            "End of the source's last successful index run in Unix seconds (the service's start until the first).",
+            ((s.app, s.last_success or self.started) for s in statuses if s.app in on),
         )
         lines += _family(
             "mediasearch_index_errors_total",

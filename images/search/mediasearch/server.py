@@ -87,6 +87,7 @@ COVER_TYPES = re.compile(r"image/(?:avif|gif|jpeg|png|webp)")
 """Raster images only: an SVG can carry script."""
 COVER_ID = re.compile(r"[A-Za-z0-9._~:@-]{1,200}")
 _LIMIT = re.compile(r"[0-9]{1,3}")
+_QUERY_STRING = re.compile(r"\?[^\s'\"]*")
 _URL = re.compile(r"https?://[^\s\"'<>\\`]+")
 
 SEARCH_PARAMS = frozenset({"q", "kind", "app", "limit"})
@@ -327,13 +328,33 @@ class Handler(BaseHTTPRequestHandler):
     service: SearchService  # set on the subclass make_server builds
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Never the query string (it is dropped from the request line)."""
-        log.info("%s %s", self.address_string(), format % args)
+        """The base class's own messages (a malformed request line, a timeout) quote the request line: its
+        query string is cut out before it is logged."""
+        log.info("%s %s", self.address_string(), _QUERY_STRING.sub("?…", format % args))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = urllib.parse.urlsplit(self.path).path
+        path = urllib.parse.urlsplit(getattr(self, "path", "") or "").path
         code_value = code.value if isinstance(code, HTTPStatus) else code
-        log.info("%s %s %s %s", self.address_string(), self.command, path[:200], code_value)
+        log.info(
+            "%s %s %s %s", self.address_string(), getattr(self, "command", None) or "-", path[:200] or "-", code_value
+        )
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's errors (a malformed request line, a header too long): the status's own phrase
+        as JSON with the security headers; the base would put the request line in the status line and in
+        an HTML body."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        body = b"" if code in {204, 304} or code < 200 else to_json({"error": HTTPStatus(code).phrase})
+        self.send_response(code)
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and body:
+            self.wfile.write(body)
 
     def _send(
         self,

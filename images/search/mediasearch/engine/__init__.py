@@ -27,3 +27,9 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+from mediasearch.engine.errors import EngineError  # noqa: E402
+from mediasearch.engine.factory import open_engine  # noqa: E402
+
+__all__ = ["Engine", "EngineError", "open_engine"]

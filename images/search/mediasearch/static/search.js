@@ -216,7 +216,8 @@
     }
     if (source.state !== "not_configured" && source.state !== "disabled") {
       const detail = element("span", "source-detail");
-      detail.append(document.createTextNode(` · ${source.documents} documents · `));
+      const noun = source.documents === 1 ? "document" : "documents";
+      detail.append(document.createTextNode(` · ${source.documents} ${noun} · `));
       if (typeof source.last_success === "number") {
         const when = element("time", null, `indexed ${ago(source.last_success)}`);
         when.dateTime = new Date(source.last_success * 1000).toISOString();

@@ -17,7 +17,7 @@ from pathlib import Path
 import pulumi
 
 from components.layer import LayerArgs, ServiceLayer
-from components.secrets import DatabaseLogin, generated_password
+from components.secrets import DatabaseLogin
 from config.catalog import POSTGRES_SCRIPTS
 from config.settings import Settings
 from config.spec import ServiceSpec, Tier
@@ -67,19 +67,15 @@ def redis_arguments(settings: Settings) -> list[str]:
 class DataTier(ServiceLayer):
     tiers = (Tier.DATA,)
 
-    elastic_password: pulumi.Output[str] | None
-    """The `elastic` superuser's password (a secret), for the later search indexer; None when disabled."""
-
     def __init__(self, name: str, args: LayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:data:DataTier", name, args, opts)
-        self.elastic_password = None
         for spec in self.specs():
             if spec.name == "postgres":
                 self._postgres(spec)
             elif spec.name == "redis":
                 self._redis(spec)
             elif spec.name == "elasticsearch":
-                self._elasticsearch(name, spec)
+                self._elasticsearch(spec)
             else:
                 self.deploy(spec)
         self.finish()
@@ -102,7 +98,8 @@ class DataTier(ServiceLayer):
             command=["sh", "-c", REDIS_START, "redis-server", *redis_arguments(self.settings)],
         )
 
-    def _elasticsearch(self, name: str, spec: ServiceSpec) -> None:
-        password = generated_password(f"{name}-elastic", self)
-        self.elastic_password = password.result
-        self.deploy(spec, secret_env={"ELASTIC_PASSWORD": password.result})
+    def _elasticsearch(self, spec: ServiceSpec) -> None:
+        password = self._args.generated.elastic_password
+        if password is None:
+            raise ValueError("Elasticsearch is enabled but SiteSecrets made no password for it")
+        self.deploy(spec, secret_env={"ELASTIC_PASSWORD": password})

@@ -23,7 +23,7 @@ import pulumi
 from components.host import run_on_host, script_command
 from config.layout import host_path, runtime_owner
 from config.settings import Settings
-from config.spec import ServiceSpec
+from config.spec import ServiceSpec, StorageRoot
 from render.host_files import (
     MANIFEST,
     SECRETS_MANIFEST,
@@ -50,7 +50,9 @@ def place(spec: ServiceSpec, settings: Settings, container_path: str) -> tuple[s
             "receives files only inside its mounts"
         )
     mount = max(mounts, key=lambda m: len(PurePosixPath(m.target).parts))
-    if mount.read_only:
+    # A read-only mount of the app's own config directory is the program's to write (on the host): the
+    # container only reads it. Any other read-only mount is a tree the program does not own (the data root).
+    if mount.read_only and mount.root is not StorageRoot.CONFIG:
         raise ValueError(f"{spec.name}: {container_path} would land in the read-only mount {mount.target}")
     root = host_path(settings, spec, mount)
     return str(PurePosixPath(root) / target.relative_to(mount.target)), root

@@ -9,6 +9,9 @@ What is specific here, beyond each entry's container:
   forwarding on, the script it runs on every (re)connect to hand the
   forwarded port to qBittorrent.
 - The dashboard's configuration is rendered from the catalog.
+- The search service gets its search.json and, as read-only secret files, the key of each source it
+  indexes (and Elasticsearch's password with that engine); a source without its key is explained on
+  its page, not deployed half-way.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from pathlib import Path
 import pulumi
 
 from components.layer import LayerArgs, ServiceLayer
+from config.search import ELASTIC_PASSWORD_FILE, ELASTICSEARCH, SEARCH
 from config.settings import Settings
 from config.spec import ServiceSpec, Tier
 from config.stack import vpn_secret_keys
 from config.tailoring import PORT_FORWARD_SCRIPT
 from render.homepage import render_files
+from render.search import indexed_keys as search_key_files
+from render.search import render_files as search_files
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "media"
 QBITTORRENT_INIT = "/custom-cont-init.d/50-media-server-localhost-auth.sh"
@@ -77,9 +83,24 @@ class MediaTier(ServiceLayer):
                 self.deploy(spec, secret_env={"DB_PASSWORD": immich_db})
             elif spec.name == "homepage":
                 self.deploy(spec, files=render_files(self.settings))
+            elif spec.name == SEARCH:
+                self._search(spec)
             else:
                 self.deploy(spec, aliases=aliases)
         self.finish()
+
+    def _search(self, spec: ServiceSpec) -> None:
+        """search.json (plain) and each indexed source's key as a file of its own (0400, read-only mount)."""
+        secrets = self._args.config_secrets
+        secret_files: dict[str, pulumi.Input[str]] = {
+            path: secrets[key] for path, key in search_key_files(self.settings, secrets).items()
+        }
+        if self.settings.search.engine == ELASTICSEARCH:
+            password = self._args.generated.elastic_password
+            if password is None:
+                raise ValueError("search.engine is elasticsearch but SiteSecrets made no password for it")
+            secret_files[ELASTIC_PASSWORD_FILE] = password
+        self.deploy(spec, files=search_files(self.settings, secrets), secret_files=secret_files)
 
     def _gluetun(self, spec: ServiceSpec, aliases: list[str]) -> None:
         files = {}

@@ -14,6 +14,9 @@ import pulumi_random as random
 
 from config.settings import Settings
 
+DATA_TIER = "media-server:data:DataTier"
+"""DataTier's type token (components/data.py), for the alias of a password it used to make."""
+
 
 def generated_password(
     name: str, parent: pulumi.Resource, length: int = 48, special: bool = False
@@ -57,6 +60,9 @@ class SiteSecrets(pulumi.ComponentResource):
     The server's container and its app use it, and the backup tier dumps with it."""
     immich_db_password: pulumi.Output[str] | None
     """Immich's database password (server immich-postgres, user immich) when Immich is enabled."""
+    elastic_password: pulumi.Output[str] | None
+    """Elasticsearch's `elastic` superuser password when it is deployed: the node (DataTier) and the search
+    service that indexes into it (MediaTier) both take it from here."""
 
     def __init__(self, name: str, args: SiteSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("media-server:secrets:SiteSecrets", name, None, opts)
@@ -81,6 +87,19 @@ class SiteSecrets(pulumi.ComponentResource):
             if spec.name in oidc_clients:
                 self.oidc_clients[spec.name] = generated_password(f"{name}-oidc-{spec.name}", self, length=64)
         self.immich_db_password = self.server_passwords.get("immich-postgres")
+        self.elastic_password = None
+        if settings.is_enabled("elasticsearch"):
+            # Made by DataTier as data-elastic before the search service needed it too: the alias keeps a live
+            # node's password (and so its data's access) instead of replacing it.
+            self.elastic_password = random.RandomPassword(
+                f"{name}-elastic",
+                random.RandomPasswordArgs(length=48, special=False, min_upper=2, min_lower=2, min_numeric=2),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    additional_secret_outputs=["result", "bcrypt_hash"],
+                    aliases=[pulumi.Alias(name="data-elastic", parent=pulumi.create_urn("data", DATA_TIER))],
+                ),
+            ).result
         self.register_outputs(
             {
                 "postgresSuperuser": self.postgres_superuser,
@@ -88,5 +107,6 @@ class SiteSecrets(pulumi.ComponentResource):
                 "redisPassword": self.redis_password,
                 "databases": sorted(self.databases),
                 "oidcClients": sorted(self.oidc_clients),
+                "elastic": self.elastic_password is not None,
             }
         )

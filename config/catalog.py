@@ -613,6 +613,45 @@ _ENTRIES: tuple[ServiceSpec, ...] = (
         databases=(DatabaseSpec(engine="sqlite", name="app.db"),),
         dashboard=DashboardTile(group="Media", icon="calibre-web.png", description="E-book library"),
     ),
+    # ---------------------------------------------------------------- unified search
+    ServiceSpec(
+        # Our own code (images/search): no published image searches across these apps, so it is built on the
+        # Docker host from a pinned Alpine release, like the backup runner. It reads each app's API with a key
+        # from secret files and Calibre's metadata.db read-only; its index is a rebuildable cache.
+        name="search",
+        display_name="Search",
+        tier=Tier.MEDIA,
+        image=ImageRef(repository="media-server/search", tag="1.0.0", build="images/search"),
+        port=8080,
+        subdomain="search",
+        auth=AuthPolicy.ONE_FACTOR,
+        # Proxy: Traefik, Prometheus and Homepage reach it; media: the apps it indexes (config.tailoring adds
+        # the data network only for search.engine elasticsearch).
+        networks=(P, M),
+        mounts=(
+            MountSpec(
+                target="/config", root=StorageRoot.CONFIG, source="config", role=MountRole.CONFIG, read_only=True
+            ),
+            MountSpec(
+                target="/run/secrets/search",
+                root=StorageRoot.CONFIG,
+                source="secrets",
+                role=MountRole.CONFIG,
+                read_only=True,
+            ),
+            _cache("/index", "index"),
+            # Calibre's library at the data path Calibre-Web mounts (config.tailoring moves both together, and
+            # drops this one when the calibre-web source is not indexed).
+            _data(read_only=True, source="media/books", target="/books"),
+        ),
+        run_as_site_user=True,
+        command=("python3", "-m", "mediasearch", "serve", "--config", "/config/search.json"),
+        healthcheck=_http_check(8080, "/healthz"),
+        status_path="/healthz",
+        memory="256m",
+        metrics=MetricsSpec(port=8080),
+        dashboard=DashboardTile(group="Media", icon="mdi-magnify", description="Search every library"),
+    ),
     # ---------------------------------------------------------------- content management
     _arr("sonarr", "Sonarr", "4.0.16", 8989, "TV series", "sonarr.png"),
     _arr("radarr", "Radarr", "6.0.4", 7878, "Movies", "radarr.png"),

@@ -923,5 +923,23 @@ _FACTS["backup"] = ImageFacts(
     ),
 )
 
+_search = _src(
+    "media-server",
+    "images/search/Dockerfile",
+    "this repository",
+    "alpine:3.22.2 with python3 from apk; USER 10001:10001 (search); busybox wget; PYTHONDONTWRITEBYTECODE and "
+    "the package compiled at build, so the only path written at run time is /index; the entry runs it as "
+    "PUID:PGID",
+)
+_FACTS["search"] = ImageFacts(
+    user=ImageUser(name="search", uid=10001, gid=10001, source=_search),
+    entrypoint=Entrypoint(needs_root=False, source=_search),
+    binaries={
+        "wget": Binary(why="busybox in alpine: `wget -q --spider` asks /healthz", source=_search),
+        "python3": Binary(why="the service: python3 -m mediasearch serve", source=_search),
+    },
+    writes=Writes(paths=("/index",), source=_search),
+)
+
 FACTS: MappingProxyType[str, ImageFacts] = MappingProxyType(_FACTS)
 """Upstream facts by catalog name."""

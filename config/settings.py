@@ -12,20 +12,17 @@ import ipaddress
 import itertools
 import re
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal, cast
+from typing import Annotated, Literal, cast
 
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel, to_snake
+from pydantic.alias_generators import to_snake
 
 from config.catalog import CATALOG
 from config.data.cloudflare_plans import PLANS
@@ -33,8 +30,10 @@ from config.data.countries import CLOUDFLARE_PSEUDO_COUNTRIES, ISO_3166_ALPHA2
 from config.env_overrides import env_problems
 from config.host_paths import system_path_problem
 from config.lock import ImageLock, read_lock
-from config.problems import NAMESPACE, ProblemSpec, holds_model, raise_problems
+from config.problems import NAMESPACE, ProblemSpec, raise_problems
 from config.ranges import overlap_problems
+from config.search import SEARCH, SearchSettings, elasticsearch_wanted, search_problems
+from config.section import Section
 from config.spec import ImageRef, NetworkName, ServiceSpec, Tier, bypass_spec_problem
 from config.ssh import DockerSocket, HostAddress, HostKey, SshUser, ssh_option_problems
 from config.tailoring import tailor, tier_problems
@@ -55,7 +54,6 @@ from config.types import (
     Subdomain,
     TimeZone,
     Umask,
-    control_character,
     duration_seconds,
 )
 
@@ -67,30 +65,6 @@ def _known_service(name: str) -> str:
 
 
 ServiceName = Annotated[str, AfterValidator(_known_service)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, use_enum_values=False
-    )
-
-    one_line_exempt: ClassVar[frozenset[str]] = frozenset()
-    """Fields whose own validator refuses control characters with a more precise message, at the item's key."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _one_line(cls, value: object, info: ValidationInfo) -> object:
-        # Every string in a stack file is hostile: "photos\n" must not pass a check that `$` would let through,
-        # nor "1000\n" an int field, nor a validator that splits on whitespace. So before any of them.
-        if info.field_name is None or info.field_name in cls.one_line_exempt:
-            return value
-        # A nested section's raw mapping is checked by that section, field by field, at each field's own key.
-        if holds_model(cls.model_fields[info.field_name].annotation):
-            return value
-        found = control_character(value)
-        if found:
-            raise ValueError(f"contains a control character ({found}); expected plain text on one line")
-        return value
 
 
 class HostSettings(Section):
@@ -1234,6 +1208,9 @@ class Settings(Section):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Metrics and logs.")
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert receivers and routing.")
     policy: PolicySettings = Field(default_factory=PolicySettings, description="Acknowledged policy exceptions.")
+    search: SearchSettings = Field(
+        default_factory=SearchSettings, description="Unified search across the media apps (README: Unified search)."
+    )
 
     @model_validator(mode="after")
     def _site_checks(self) -> Settings:
@@ -1278,6 +1255,7 @@ class Settings(Section):
         problems.extend(env_problems(self))
         problems.extend(overlap_problems(self))
         problems.extend(self._bypass_problems())
+        problems.extend(search_problems(self))
         raise_problems("Settings", problems)
         return self
 
@@ -1453,7 +1431,10 @@ class Settings(Section):
     def is_enabled(self, name: str) -> bool:
         spec = CATALOG[name]
         override = self.services.get(name)
-        if override and override.enabled is not None:
+        if name == SEARCH:
+            # Its own section's switch, and the usual one: off when either says off (a conflict is refused).
+            wanted = self.search.enabled and not (override and override.enabled is False)
+        elif override and override.enabled is not None:
             wanted = override.enabled
         elif spec.part_of is not None:
             return self.is_enabled(spec.part_of) and self.tier_enabled(spec.tier)
@@ -1464,12 +1445,15 @@ class Settings(Section):
         return wanted and self.tier_enabled(spec.tier)
 
     def _implied_services(self) -> set[str]:
-        """Services a setting turns on by itself: LLDAP for the ldap backend, cloudflared for tunnel mode."""
+        """Services a setting turns on by itself: LLDAP for the ldap backend, cloudflared for tunnel mode,
+        Elasticsearch for search.engine elasticsearch."""
         implied = set()
         if self.edge.auth.backend == "ldap":
             implied.add("lldap")
         if self.cloudflare.enabled and self.cloudflare.mode == "tunnel":
             implied.add("cloudflared")
+        if elasticsearch_wanted(self):
+            implied.add("elasticsearch")
         override = self.services.get("wireguard")
         wireguard_on = (
             override.enabled if override and override.enabled is not None else CATALOG["wireguard"].enabled_by_default

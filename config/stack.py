@@ -20,6 +20,8 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from config.problems import NAMESPACE, Problem, SettingsError, problems_from
+from config.search import SECRET_KEYS as SEARCH_SECRET_KEYS
+from config.search import source_plans
 from config.settings import Settings
 from config.stack_yaml import StackFileError, load_yaml_file, mapping_items, mark, value_node
 
@@ -46,6 +48,7 @@ SECRET_KEYS: dict[str, str] = {
     "backupB2AccountKey": "Backblaze B2 application key for off-site backup repositories.",
     "backupSftpPrivateKey": "SSH private key for SFTP off-site backup repositories (kind sftp).",
     "backupRcloneConfig": "rclone.conf text defining the remotes of rclone off-site backup repositories (kind rclone).",
+    **{key: what for key, what in SEARCH_SECRET_KEYS.values()},
 }
 """Secret config the program reads but cannot generate: key -> what it is. Set with --secret."""
 
@@ -167,6 +170,7 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
                 f"{NAMESPACE}:smtpPassword", "nothing", "edge.auth.smtp is set; set the relay password with --secret"
             )
         )
+    problems.extend(_search_secret_problems(settings, secrets))
     if settings.tiers.backup:
         for i, repo in enumerate(settings.backup.offsite):
             for key in repo.secret_keys:
@@ -180,6 +184,23 @@ def _require_secrets(settings: Settings, secrets: Mapping[str, object]) -> None:
                     )
     if problems:
         raise SettingsError(problems)
+
+
+def _search_secret_problems(settings: Settings, secrets: Mapping[str, object]) -> list[Problem]:
+    """Navidrome's Subsonic API logs in with a user and its password: one without the other is a mistake."""
+    key = SEARCH_SECRET_KEYS["navidrome"][0]
+    navidrome = next(plan for plan in source_plans(settings) if plan.source == "navidrome")
+    if not settings.is_enabled("search") or not navidrome.indexed:
+        return []
+    if key in secrets and settings.search.source("navidrome").user is None:
+        return [
+            Problem(
+                f"{NAMESPACE}:search.sources.navidrome.user",
+                "nothing",
+                f"{key} is set, so the search service logs in to Navidrome; expected the user it belongs to",
+            )
+        ]
+    return []
 
 
 def vpn_secret_keys(settings: Settings) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, cast
 from config.catalog import CATALOG
 from config.ingress import ingress_trust
 from config.problems import ProblemSpec
-from config.spec import MountRole, MountSpec, ServiceSpec, StorageRoot
+from config.search import SEARCH, elasticsearch_wanted, source_plans
+from config.spec import MountRole, MountSpec, NetworkName, ServiceSpec, StorageRoot
 from config.types import parse_memory_mb
 
 if TYPE_CHECKING:
@@ -124,6 +125,20 @@ def _elasticsearch(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     return {"env": {**spec.env, "ES_JAVA_OPTS": f"-Xms{heap}m -Xmx{heap}m"}, "user": f"{settings.puid}:0"}
 
 
+def _search(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
+    """Calibre's library only while its source is indexed (at Calibre-Web's path); the data network only
+    for the Elasticsearch engine."""
+    calibre = next(plan for plan in source_plans(settings) if plan.source == "calibre-web")
+    source = calibre_source(settings)
+    mounts = tuple(
+        m.model_copy(update={"source": source}) if m.root is StorageRoot.DATA else m
+        for m in spec.mounts
+        if m.root is not StorageRoot.DATA or calibre.indexed
+    )
+    networks = (*spec.networks, NetworkName.DATA) if elasticsearch_wanted(settings) else spec.networks
+    return {"mounts": mounts, "networks": networks}
+
+
 def _homepage(spec: ServiceSpec, settings: Settings) -> dict[str, object]:
     hosts = [settings.domain] + ([f"{spec.subdomain}.{settings.domain}"] if spec.subdomain else [])
     return {"env": {**spec.env, "HOMEPAGE_ALLOWED_HOSTS": ",".join(hosts)}}
@@ -137,6 +152,7 @@ _TAILORS = {
     "gluetun": _gluetun,
     "elasticsearch": _elasticsearch,
     "homepage": _homepage,
+    SEARCH: _search,
 }
 
 

@@ -717,6 +717,59 @@ def _backup_metrics_missing(settings: Settings) -> AlertRule:
     )
 
 
+# ---------------------------------------------------------------------------------- unified search
+SEARCH_LAST_SUCCESS = "mediasearch_last_success_timestamp_seconds"
+"""The search service's end of a source's last successful run, for the sources it indexes; until the first
+since the service started, the service's start (images/search/mediasearch/metrics.py), so a restart is not
+a stale source, and a source that has not indexed within the window of a start is."""
+
+
+def search_stale_expr(stale_after: str) -> str:
+    return f"(time() - {SEARCH_LAST_SUCCESS}) > {_seconds(stale_after)}"
+
+
+def _search_source_stale(settings: Settings) -> AlertRule:
+    stale = settings.search.stale_after
+    seconds = _seconds(stale)
+    step = 60  # a scrape a minute: an instant selector sees a series only up to 5m after its last sample
+    per_window = seconds // step
+    target = _target("search", "media", port=8080)
+    broken, fine, new, restarted = ({**target, "source": s} for s in ("kavita", "jellyfin", "immich", "navidrome"))
+    samples = 2 * per_window + 20
+    end = samples * step
+    # broken: indexed once, right after the start, never again; fine: a success at every scrape; new: a source
+    # the service has reported for half a window, not indexed yet (its value is the service's start);
+    # restarted: fine until the service restarted 30 minutes ago, its first run since still going.
+    series = (
+        Series(SEARCH_LAST_SUCCESS, broken, f"0 {step}x{samples}"),
+        Series(SEARCH_LAST_SUCCESS, fine, f"0+{step}x{samples}"),
+        Series(
+            SEARCH_LAST_SUCCESS, new, f"_x{samples - per_window // 2} {end - per_window // 2 * step}x{per_window // 2}"
+        ),
+        Series(SEARCH_LAST_SUCCESS, restarted, f"0+{step}x{samples - 30} {end - 30 * step}x30"),
+    )
+    return AlertRule(
+        alert="SearchSourceStale",
+        expr=search_stale_expr(stale),
+        for_="10m",
+        severity=Severity.WARNING,
+        summary="search has not indexed {{ $labels.source }} for " + stale,
+        description="The search service's last successful index run of {{ $labels.source }} is older than "
+        f"search.staleAfter ({stale}): new items of that app are not found.",
+        runbook="Open search.<domain>: it says why the source is not connected (key, address, app down); the "
+        "service's log (Loki, service=search) has the error. `docker kill --signal HUP ms-<stack>-search` "
+        "rebuilds every source now.",
+        case=Case(
+            series=series,
+            interval=f"{step}s",
+            quiet_until=f"{seconds}s",
+            eval_time=f"{end}s",
+            firing=(broken,),
+        ),
+        requires=("search",),
+    )
+
+
 # ---------------------------------------------------------------------------------- the monitoring itself
 def _counter_increase_rule(
     alert: str, metric: str, service: str, tier: str, port: int, extra: Mapping[str, str], texts: tuple[str, str, str]
@@ -812,9 +865,10 @@ GROUPS: tuple[tuple[str, tuple[ThresholdRule | SettingsRule, ...]], ...] = (
     ("security", (_crowdsec_surge, _failed_login_surge)),
     ("backups", (_backup_too_old, _backup_failed, _backup_metrics_missing)),
     ("monitoring", (_notifications_failing, _rule_failures, _logs_dropped)),
+    ("search", (_search_source_stale,)),
 )
 
-_NEEDS_SETTINGS = frozenset({_backup_too_old, _backup_metrics_missing})
+_NEEDS_SETTINGS = frozenset({_backup_too_old, _backup_metrics_missing, _search_source_stale})
 
 
 def rule_groups(settings: Settings) -> list[RuleGroup]:

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.search import SEARCH
 from config.settings import Settings
 from config.spec import Tier
+from render.alerts import SEARCH_LAST_SUCCESS
 from render.prometheus import PROBE_JOB
 from render.routes import admins_group
 
@@ -394,7 +396,33 @@ def _service_health(settings: Settings) -> Board:
         backends.append(("redis_up", "Redis"))
     if backends:
         board.add(timeseries("Databases reachable", backends))
+    if settings.is_enabled(SEARCH):
+        _search_panels(board, settings)
     return board
+
+
+def _search_panels(board: Board, settings: Settings) -> None:
+    """The search service's sources (images/search/mediasearch/metrics.py): how old each one's index is, against
+    the SearchSourceStale alert's limit, and what each holds."""
+    limit = settings.search.stale_after
+    age = f"time() - {SEARCH_LAST_SUCCESS}"
+    board.add(
+        timeseries(
+            "Search: time since each source last indexed",
+            [(age, "{{source}}")],
+            unit="s",
+            description=f"SearchSourceStale fires above search.staleAfter ({limit}); the page at search.<domain> "
+            "says why a source is not connected.",
+        )
+    )
+    p95 = "histogram_quantile(0.95, sum by (le) (rate(mediasearch_query_duration_seconds_bucket[5m])))"
+    board.add(
+        timeseries(
+            "Search: documents per source, query p95",
+            [("mediasearch_documents", "{{source}}"), (p95, "query p95 (s)")],
+            description="Documents in the index per source; the 95th percentile of query latency.",
+        )
+    )
 
 
 def _media_apps(settings: Settings) -> list[str]:

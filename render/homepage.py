@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.search import SEARCH
 from config.settings import Settings
 from config.spec import NetworkName, ServiceSpec, Tier
 from render.serialise import to_yaml
@@ -85,11 +86,25 @@ def render_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def search_widget(settings: Settings) -> dict[str, Any]:
+    """The search bar: the site's own search service when it runs, else a web search.
+
+    Homepage v1.6.1's `search` widget (docs/widgets/info/search.md; src/components/widgets/search/search.jsx,
+    doSearch): `provider: custom` has no URL of its own, so the query is opened at `url` + the encoded query,
+    in `target`. No `suggestionUrl`: Homepage's server fetches suggestions itself
+    (src/pages/api/search/searchSuggestion.js), without the user's Authelia session, which search.<domain>
+    requires."""
+    if settings.is_enabled(SEARCH):
+        url = settings.url(settings.service(SEARCH))
+        return {"provider": "custom", "url": f"{url}/?q=", "target": "_blank"}
+    return {"provider": "duckduckgo", "target": "_blank"}
+
+
 def render_widgets(settings: Settings) -> list[dict[str, Any]]:
-    """widgets.yaml: the date and a web search; nothing that needs a key."""
+    """widgets.yaml: the date and a search bar; nothing that needs a key."""
     return [
         {"datetime": {"text_size": "xl", "format": {"dateStyle": "long", "timeStyle": "short", "hour12": False}}},
-        {"search": {"provider": "duckduckgo", "target": "_blank"}},
+        {"search": search_widget(settings)},
     ]
 
 

@@ -15,6 +15,7 @@ declare -A tools=(
   [wget]=wget
   [openssl]=openssl
   [jq]=jq
+  [calibredb]=calibre
   [dockerd]=docker.io
   [busybox]=busybox-static
   [docker-registry]=docker-registry

@@ -102,7 +102,7 @@ def test_every_url_and_image_whole_at_the_terminals_width(
     assert max(len(line) for line in lines) <= width
     text = "\n".join(lines)
     urls = prod_check[0].exports["urls"]
-    assert len(urls) == 21
+    assert len(urls) == 22  # with Bazarr and Search
     for url in urls.values():
         assert re.search(rf"(^|[\s│]){re.escape(url)}([\s│]|$)", text, re.MULTILINE), url
     images = _pulled(prod_check[0])

@@ -15,11 +15,29 @@ from config.problems import SettingsError
 from config.stack import parse_settings
 from offline.recorder import EngineMocks, Secret
 from offline.report import to_json
-from offline.runner import ROOT, RunResult
-from tests.conftest import containers, minimal_config
+from offline.runner import ROOT, RunResult, run_program
+from tests.conftest import PROD_SECRETS, as_stack, containers, minimal_config
+from tests.edge_support import stack_raw
 from tests.test_media import env_of, uploads_of
 
 DATA_ONLY = {"tiers": {"edge": False, "media": False, "monitoring": False, "backup": False}}
+ES_ENGINE = {"search": {"engine": "elasticsearch"}}
+"""Elasticsearch runs only for the search service's Elasticsearch engine (config/search.py)."""
+
+
+@pytest.fixture(scope="module")
+def with_es() -> RunResult:
+    """prod with search.engine elasticsearch and the memory the README gives for it (3g, a 1g heap)."""
+    raw = stack_raw("prod")
+    site = {
+        **raw,
+        "search": {**raw["search"], "engine": "elasticsearch"},
+        "services": {**raw["services"], "elasticsearch": {"memory": "3g"}},
+        "data": {**raw["data"], "elasticsearchHeap": "1g"},
+    }
+    result = run_program(as_stack(site, name="prod", secrets=PROD_SECRETS))
+    assert result.ok, result.problems
+    return result
 
 
 def test_postgres_runs_the_init_for_every_app_database(prod: RunResult) -> None:
@@ -45,11 +63,11 @@ def test_app_logins_come_from_site_secrets(prod: RunResult) -> None:
     assert not any(name.startswith("data-db") for name in passwords)
 
 
-def test_data_services_sit_on_the_internal_network_only(prod: RunResult) -> None:
-    nets = {r.inputs["name"]: r.inputs["internal"] for r in prod.of_type("docker:index/network:Network")}
+def test_data_services_sit_on_the_internal_network_only(with_es: RunResult) -> None:
+    nets = {r.inputs["name"]: r.inputs["internal"] for r in with_es.of_type("docker:index/network:Network")}
     assert nets["ms-prod-data"] is True
     for name in ("postgres", "redis", "elasticsearch", "immich-postgres", "immich-redis"):
-        inputs = containers(prod)[name].inputs
+        inputs = containers(with_es)[name].inputs
         assert [n["name"] for n in inputs["networksAdvanced"]] == ["ms-prod-data"], name
         assert not inputs.get("ports"), name
 
@@ -74,8 +92,8 @@ def test_redis_eviction_from_settings(run_site: Callable[..., RunResult]) -> Non
     assert command[4:8] == ["--maxmemory", "100mb", "--maxmemory-policy", "volatile-lfu"]
 
 
-def test_elasticsearch_single_node_secured_with_heap_from_settings(prod: RunResult) -> None:
-    es = containers(prod)["elasticsearch"]
+def test_elasticsearch_single_node_secured_with_heap_from_settings(with_es: RunResult) -> None:
+    es = containers(with_es)["elasticsearch"]
     env = env_of(es)
     assert env["xpack.security.enabled"] == "true" and env["discovery.type"] == "single-node"
     assert env["ES_JAVA_OPTS"] == "-Xms1024m -Xmx1024m"
@@ -84,10 +102,10 @@ def test_elasticsearch_single_node_secured_with_heap_from_settings(prod: RunResu
     assert "$$" not in " ".join(es.inputs["healthcheck"]["tests"])
 
 
-def test_no_data_secret_in_the_plain_record(prod: RunResult) -> None:
-    dumped = to_json(prod)
+def test_no_data_secret_in_the_plain_record(with_es: RunResult) -> None:
+    dumped = to_json(with_es)
     for name in ("postgres", "redis", "elasticsearch"):
-        env = env_of(containers(prod)[name])
+        env = env_of(containers(with_es)[name])
         for key, value in env.items():
             if "PASSWORD" in key or key == "REDISCLI_AUTH":
                 assert value not in dumped, (name, key)
@@ -99,7 +117,7 @@ def test_no_data_secret_in_the_plain_record(prod: RunResult) -> None:
         ({"redisMaxmemory": "250m"}, {}, "data.redisMaxmemory", "leaves Redis no room under its memory limit (256m)"),
         (
             {"elasticsearchHeap": "2g"},
-            {"elasticsearch": {"enabled": True, "memory": "3g"}},
+            {"elasticsearch": {"memory": "3g"}},
             "data.elasticsearchHeap",
             "expected at most half of services.elasticsearch.memory",
         ),
@@ -109,7 +127,7 @@ def test_no_data_secret_in_the_plain_record(prod: RunResult) -> None:
 )
 def test_data_bad_input(data: dict[str, Any], services: dict[str, Any], key: str, message: str) -> None:
     with pytest.raises(SettingsError) as info:
-        parse_settings(minimal_config(data=data, services=services))
+        parse_settings(minimal_config(data=data, services=services, **ES_ENGINE))
     (problem,) = info.value.problems
     assert problem.key == f"media-server:{key}"
     assert message in problem.message

@@ -57,7 +57,7 @@ def test_every_enabled_app_with_metrics_is_a_scrape_target(prod: RunResult) -> N
     assert {address.split(":")[0] for address in expected} <= deployed
     assert _scraped(_prometheus_yml(prod)) == expected
     assert prod.exports["monitoring"]["scrapeTargets"] == sorted(expected)
-    assert len(expected) == 14
+    assert len(expected) == 15  # search (issue 12)
 
 
 def test_every_public_url_is_probed(prod: RunResult) -> None:

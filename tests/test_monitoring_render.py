@@ -48,7 +48,7 @@ def test_the_issue_s_alerts_all_exist_with_severity_and_runbook() -> None:
             # Only $labels substitutions: the unit tests compute expected annotations exactly.
             assert re.sub(r"\{\{ \$labels\.[a-z_]+ \}\}", "", text).count("{{") == 0, rule.alert
     assert rules["ContainerUnhealthy"].for_ == "5m" and rules["TargetDown"].for_ == "5m"
-    assert len(rules) == 23
+    assert len(rules) == 24  # SearchSourceStale (issue 12)
 
 
 def test_aggregating_rules_keep_the_labels_inhibition_and_routing_need() -> None:

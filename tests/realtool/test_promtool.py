@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from render.alerts import RULES_DIR, render_rule_file, render_rule_test, render_rule_tests, rule_groups
+from render.alerts import (
+    RULES_DIR,
+    render_rule_file,
+    render_rule_test,
+    render_rule_tests,
+    rule_groups,
+)
 from render.prometheus import render_prometheus_config
 from render.serialise import to_yaml
 from tests.monitoring_support import site, stack_settings
@@ -126,3 +132,10 @@ def test_a_rule_that_fires_too_widely_fails_its_unit_test(tmp_path: Path) -> Non
     """...and a rule that fires for healthy series fails the quiet half."""
     output = _broken_run(tmp_path, "availability", "TargetDown", lambda _: "up >= 0")
     assert "TargetDown" in output
+
+
+def test_search_staleness_fires_for_the_stale_source_only(tmp_path: Path) -> None:
+    """The quiet half of SearchSourceStale's test: a source indexed at every scrape, one the service has just
+    started reporting and one whose service restarted must not fire (the limit turned round fires them)."""
+    output = _broken_run(tmp_path, "search", "SearchSourceStale", lambda expr: expr.replace(") >", ") <"))
+    assert 'source="jellyfin"' in output and 'source="immich"' in output and 'source="navidrome"' in output

@@ -15,4 +15,10 @@ def open_engine(config: EngineConfig) -> Engine:
         if not config.path:
             raise EngineError("engine.path: the sqlite engine needs the index file's path")
         return SqliteEngine(config.path)
+    if config.kind == "elasticsearch":
+        from mediasearch.engine.elasticsearch import ElasticsearchEngine
+
+        if not config.url or not config.index:
+            raise EngineError("engine.url and engine.index: the elasticsearch engine needs both")
+        return ElasticsearchEngine(config.url, config.index, user=config.user, password=config.password())
     raise EngineError(f"engine.kind: {config.kind!r} is not sqlite or elasticsearch")

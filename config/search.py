@@ -52,7 +52,8 @@ of the app it reads. tests/test_search_platform.py holds the two lists equal."""
 SECRET_KEYS: dict[str, tuple[str, str]] = {
     "jellyfin": (
         "searchJellyfinApiKey",
-        "API key the search service reads Jellyfin's library with (Dashboard > API Keys).",
+        "Jellyfin API key the search service reads the library with (sent in the Authorization header, never "
+        "in a URL; images/search/mediasearch/connectors/jellyfin.py).",
     ),
     "navidrome": (
         "searchNavidromePassword",
@@ -61,16 +62,17 @@ SECRET_KEYS: dict[str, tuple[str, str]] = {
     ),
     "audiobookshelf": (
         "searchAudiobookshelfApiKey",
-        "API key the search service reads Audiobookshelf's libraries with (Settings > API Keys; a non-admin "
-        "user with access to the libraries to index).",
+        "Audiobookshelf API key the search service reads the libraries with (Bearer; the libraries its user "
+        "may see are indexed).",
     ),
     "kavita": (
         "searchKavitaApiKey",
-        "Kavita API key (a user's Account > API Key; a user without admin rights that sees the libraries).",
+        "A Kavita user's API key (the libraries that user sees are indexed; a user without admin rights is enough).",
     ),
     "immich": (
         "searchImmichApiKey",
-        "Immich API key with only the read permissions search needs (asset.read, album.read, person.read).",
+        "Immich API key created with exactly the permissions the connector needs: album.read, asset.read, "
+        "asset.view, person.read (images/search/mediasearch/connectors/immich.py).",
     ),
 }
 """Source -> (secret config key, what it is). Calibre-Web needs none: its library's metadata.db is read."""
@@ -142,7 +144,7 @@ class SearchSchedule(Section):
     full: Annotated[PromDuration, _whole_seconds(_MIN_FULL, _MAX_FULL)] = Field(
         default="24h",
         description="Rebuild every source this often, dropping deleted items (5m to 30d, at least incremental). "
-        "`docker kill --signal HUP search` rebuilds now.",
+        "`docker kill --signal HUP ms-<stack>-search` rebuilds now.",
     )
 
     @model_validator(mode="after")

@@ -7,9 +7,12 @@ containers) or from the same pure functions the program renders with (routes), n
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
+from components.files import HOST_FILES
+from config.search import CONFIG_FILE, SEARCH
 from config.settings import BACKUP_SETS, GpuKind, Settings
 from offline.recorder import Recorded
 from offline.runner import CONTAINER, RunResult
@@ -179,6 +182,21 @@ def _acme(settings: Settings) -> str:
     return ca
 
 
+def _search(result: RunResult) -> dict[str, Any] | None:
+    """The search service's engine and its sources as the rendered search.json says: which are indexed, and why
+    the others are not (a missing key among them), read from the file the run delivers."""
+    found = [r for r in result.of_type(HOST_FILES) if label(r, SERVICE_LABEL) == SEARCH]
+    if not found:
+        return None
+    (files,) = found
+    uploads = {item["file"]: item["content"] for item in files.inputs.get("uploads", [])}
+    config = json.loads(str(uploads[CONFIG_FILE]))
+    return {
+        "engine": config["engine"]["kind"],
+        "sources": [{"source": s["app"], "indexed": s["enabled"], "reason": s["reason"]} for s in config["sources"]],
+    }
+
+
 def plan_of(result: RunResult, settings: Settings) -> dict[str, Any]:
     """What a person wants to know before `pulumi up`, as plain data."""
     gpu = settings.gpu
@@ -212,5 +230,6 @@ def plan_of(result: RunResult, settings: Settings) -> dict[str, Any]:
             else [],
         },
         "backups": _backups(settings),
+        "search": _search(result),
         "containers": containers(result),
     }

@@ -184,6 +184,13 @@ def print_plan(plan: dict[str, Any], result: RunResult, console: Console) -> Non
     else:
         devices = f" ({', '.join(gpu['devices'])})" if gpu["devices"] else ""
         _line(console, f"GPU: {gpu['kind']}{devices} for {', '.join(gpu['apps']) or 'no app'}")
+    search = plan.get("search")
+    if search is not None:
+        indexed = [s["source"] for s in search["sources"] if s["indexed"]]
+        _line(console, f"Search ({search['engine']}): indexes {', '.join(indexed) or 'nothing yet'}", "bold")
+        for source in search["sources"]:
+            if not source["indexed"]:
+                _line(console, f"  {source['source']}: {source['reason']}")
     backups = plan["backups"]
     if not backups["enabled"]:
         _line(console, "Backups: off (tiers.backup)")

@@ -581,6 +581,15 @@ def test_require_digests_judges_pulls_not_containers_or_built_images(engine_conf
     assert check(built).violations == []
 
 
+def test_a_built_image_gets_no_pin_advice() -> None:
+    """`make pin` pins pulled images; one built on the host (the backup runner, search) is run by its image ID."""
+    built = image("media-server/search:1.0.0", "media-search-image")
+    built.inputs["build"] = {"context": "images/search"}
+    assert check(built).violations == []
+    pulled = image("media-server/search:1.0.0", "media-search-image")
+    assert [(v.rule, v.level) for v in check(pulled).violations] == [("MS-014", "advisory")]
+
+
 @pytest.mark.parametrize(
     ("name", "secret"),
     [

@@ -96,6 +96,14 @@ def test_the_program_knows_every_source_the_service_has_a_connector_for() -> Non
     assert set(SECRET_KEYS) == set(SOURCES) - {"calibre-web"}
 
 
+def test_the_immich_key_documented_is_the_narrowest_the_connector_works_with() -> None:
+    from mediasearch.connectors.immich import REQUIRED_PERMISSIONS
+
+    described = SECRET_KEYS["immich"][1]
+    listed = described.split("needs: ", 1)[1].split(" (", 1)[0]
+    assert listed.split(", ") == sorted(REQUIRED_PERMISSIONS)
+
+
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_what_each_stack_renders_loads_with_the_services_own_loader(stack: str, request: pytest.FixtureRequest) -> None:
     result: RunResult = request.getfixturevalue(stack)
@@ -480,3 +488,22 @@ def test_the_metric_reference_is_what_the_service_exposes() -> None:
         for sample in family.samples:
             exposed.setdefault(sample.name, set()).update(sample.labels)
     assert {name: frozenset(labels) for name, labels in exposed.items()} == load("search")
+
+
+def test_make_check_says_which_sources_are_indexed_and_why_not(dev: RunResult, prod: RunResult) -> None:
+    from rich.console import Console
+
+    from offline.plan import plan_of
+    from offline.report import print_plan
+
+    plan = plan_of(dev, stack_settings("dev"))
+    assert plan["search"]["engine"] == "sqlite"
+    jellyfin = next(s for s in plan["search"]["sources"] if s["source"] == "jellyfin")
+    assert jellyfin == {"source": "jellyfin", "indexed": False, "reason": missing_key_reason("jellyfin")}
+    out = io.StringIO()
+    print_plan(plan, dev, Console(file=out, width=200, soft_wrap=False, highlight=False))
+    text = out.getvalue()
+    assert "Search (sqlite): indexes nothing yet" in text
+    assert "  jellyfin: no API key; set `media-server:searchJellyfinApiKey`" in text
+    prod_plan = plan_of(prod, stack_settings("prod"))
+    assert all(s["indexed"] for s in prod_plan["search"]["sources"])

@@ -91,6 +91,8 @@ ms_014_tag = resource_rule(
 
 
 def _by_digest(res: Resource, config: Mapping[str, Any], report: Report) -> None:
+    if res.type == REMOTE_IMAGE and res.props.get("build"):
+        return  # built on the host from a Dockerfile pinning its base: pulled from nowhere, nothing to `make pin`
     reference, who = _reference(res)
     image = parse_image(reference)
     # MS-014's mandatory part reports those (and every tag-only pull under policy.requireDigests)

@@ -1,10 +1,11 @@
 """The search page in a real browser: Debian's headless chromium against the real server on loopback.
 
-The server is the service's own (mediasearch.server, a free port), its index filled with known documents
-by the indexer from stand-in connectors; the deep links point at a stand-in app server on another
-loopback port, so opening one is seen arriving there. The test types a query key by key, checks the
-grouped results (order, text, links, a cover through /cover), moves through them with the arrow keys,
-opens one with Enter, and saves a screenshot under test-output/ (its path is printed).
+The server is the service's own (mediasearch.server, a free port), its index the real SQLite one
+(mediasearch.engine.open_engine) filled with known documents by the indexer from stand-in connectors; the
+deep links point at a stand-in app server on another loopback port, so opening one is seen arriving there.
+The test types a query key by key, checks the grouped results (order, text, links, a cover through
+/cover), moves through them with the arrow keys, opens one with Enter, and saves a screenshot under
+test-output/ (its path is printed).
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mediasearch.config import EngineConfig
 from mediasearch.connectors import ConnectorError
-from mediasearch.model import Document, Kind
+from mediasearch.engine import open_engine
+from mediasearch.model import Document, Hit, Kind
 
 from offline.runner import ROOT
 from tests.realtool.chromium import Page, headless_chromium
-from tests.search.service_fakes import PNG, MemoryEngine, connector_classes, service_config
+from tests.search.service_fakes import PNG, connector_classes, service_config
 from tests.search.service_support import Running, running_service
 
 pytestmark = pytest.mark.realtool
@@ -131,26 +134,39 @@ def _config(apps: AppStandIn) -> Any:
     )
 
 
-class GatedEngine(MemoryEngine):
-    """The stand-in index, except that a search for GATED waits until the test lets it answer."""
+class GatedEngine:
+    """The real SQLite index (mediasearch.engine.open_engine), except that a search for GATED waits until
+    the test lets it answer."""
 
     GATED = "hobb"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, path: Path) -> None:
+        self.index = open_engine(EngineConfig(kind="sqlite", path=str(path)))
         self.entered = threading.Event()
         self.release = threading.Event()
         self.answered = threading.Event()
 
-    def search(self, query: str, **kwargs: Any) -> list[Any]:
-        if query == self.GATED:
-            self.entered.set()
-            self.release.wait(30)
-            try:
-                return super().search(query, **kwargs)
-            finally:
-                self.answered.set()
-        return super().search(query, **kwargs)
+    def search(self, query: str, **kwargs: Any) -> list[Hit]:
+        if query != self.GATED:
+            return self.index.search(query, **kwargs)
+        self.entered.set()
+        self.release.wait(30)
+        try:
+            return self.index.search(query, **kwargs)
+        finally:
+            self.answered.set()
+
+    def replace_source(self, source: str, documents: Iterable[Document]) -> int:
+        return self.index.replace_source(source, documents)
+
+    def upsert(self, documents: Iterable[Document]) -> int:
+        return self.index.upsert(documents)
+
+    def counts(self) -> dict[str, int]:
+        return self.index.counts()
+
+    def close(self) -> None:
+        self.index.close()
 
 
 def _immich_broken(since: float | None) -> Iterator[Document]:
@@ -158,8 +174,8 @@ def _immich_broken(since: float | None) -> Iterator[Document]:
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[tuple[Running, AppStandIn]]:
-    engine = GatedEngine()
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, AppStandIn]]:
+    engine = GatedEngine(tmp_path_factory.mktemp("search-index") / "search.db")
     apps = AppStandIn()
     docs = _documents(apps)
     classes = connector_classes(
@@ -176,6 +192,7 @@ def site() -> Iterator[tuple[Running, AppStandIn]]:
             yield running, apps
     finally:
         engine.release.set()
+        engine.close()
         apps.close()
 
 
@@ -285,8 +302,12 @@ def test_escape_and_a_new_query_replace_the_results(site: tuple[Running, AppStan
     page.press("Escape")
     assert page.evaluate("document.activeElement.id") == "q"
     page.evaluate("document.getElementById('q').select()")
-    page.type_text("amelie")  # no result: the fake engine folds no accents (the real engine's test covers that)
-    page.wait_for("document.getElementById('status').textContent === 'No results for “amelie”.'", "no results")
+    page.type_text("amelie")  # the index folds diacritics
+    page.wait_for("document.getElementById('status').textContent === '1 result for “amelie”.'", "Amélie")
+    assert page.evaluate("document.querySelector('#results .hit-title').textContent") == "Amélie"
+    page.evaluate("document.getElementById('q').select()")
+    page.type_text("zzzzqqq")
+    page.wait_for("document.getElementById('status').textContent === 'No results for “zzzzqqq”.'", "no results")
     assert page.evaluate("document.querySelectorAll('#results section').length") == 0
     _no_problems(page)
 

@@ -6,7 +6,6 @@ Exit status: 0 fine, 2 the configuration is wrong (the message names the field),
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
@@ -14,8 +13,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from mediasearch.config import ConfigError, ServiceConfig, load
-from mediasearch.engine import Engine
+from mediasearch.config import ConfigError, load
+from mediasearch.engine import open_engine
 from mediasearch.indexer import Indexer
 from mediasearch.metrics import Metrics
 from mediasearch.server import SearchService, make_server
@@ -23,13 +22,6 @@ from mediasearch.server import SearchService, make_server
 DEFAULT_CONFIG = "/config/search.json"
 
 log = logging.getLogger("mediasearch")
-
-
-def open_engine(config: ServiceConfig) -> Engine:
-    """The engine the configuration names (mediasearch.engine.open_engine, from the engine's slice)."""
-    factory = importlib.import_module("mediasearch.engine").open_engine
-    engine: Engine = factory(config.engine)
-    return engine
 
 
 def _check_config(path: str) -> int:
@@ -43,7 +35,7 @@ def _check_config(path: str) -> int:
 
 def _serve(path: str, host: str) -> int:
     config = load(path)
-    engine = open_engine(config)
+    engine = open_engine(config.engine)
     indexer = Indexer(config, engine)
     service = SearchService(config, engine, indexer, Metrics())
     server = make_server(service, host, config.listen_port)

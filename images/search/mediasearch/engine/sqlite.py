@@ -10,9 +10,9 @@ How a query is answered (design measured by `make bench-search`, figures in the 
 - One typo: a vocabulary of the indexed words with their one-character deletions (the symmetric-delete
   scheme), looked up with the query word and its deletions; candidates are kept when they are within one
   edit (insertion, deletion, substitution or swap) of the query word. Only when the exact/prefix query
-  leaves room below `limit` are the corrected words ORed in; corrected hits rank below exact ones.
-  (A trigram table ORing the query's trigrams was the alternative; it reads every posting of common
-  trigrams such as "the" and "har" for each query.)
+  leaves room below `limit` are the corrected words ORed in; a corrected word counts half an exact one.
+  (Measured at 200,000 items: 0.2-1.5 ms CPU a typo query. A trigram table queried with the OR of the
+  query's trigrams, the alternative, took 4-23 ms and ranked near misses such as "Hariis" next.)
 - Ranking: a candidate pool, gathered cheaply in tiers (titles that begin with the query, from an index
   on the folded title; all words in the title; in title and creators; anywhere), is ranked in Python by
   which field each word matched in (title 10, creators 4, description 1) and how (exact word 1, prefix

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import pytest
+from mediasearch.config import EngineConfig
 from mediasearch.connectors import ConnectorError
-from mediasearch.indexer import OVERLAP_SECONDS, Indexer
+from mediasearch.engine import open_engine
+from mediasearch.indexer import OVERLAP_SECONDS, QUEUE_DOCUMENTS, Indexer
 from mediasearch.model import Document, Kind, SourceStatus
 
 from tests.search.service_fakes import MemoryEngine, connector_classes, doc, service_config
@@ -260,3 +263,66 @@ def test_an_unreadable_index_still_lets_the_indexer_start() -> None:
     indexer = Indexer(service_config(), engine, connector_classes(jellyfin=_films("jellyfin", "A")))
     indexer.run_once("jellyfin", full=True)
     assert _status(indexer, "jellyfin").reason == "OSError: unable to open database file"
+
+
+class StreamingProbe(MemoryEngine):
+    """Reads documents one by one as the real engine does, noting how far ahead the connector got."""
+
+    def __init__(self, produced: list[int], first_seen: threading.Event) -> None:
+        super().__init__()
+        self.produced = produced
+        self.first_seen = first_seen
+        self.most_ahead = 0
+
+    def replace_source(self, source: str, documents: Iterable[Document]) -> int:
+        kept = []
+        for consumed, document in enumerate(documents, 1):
+            if consumed == 1:
+                self.first_seen.set()
+                time.sleep(0.3)  # a slow writer: the connector runs ahead as far as the queue lets it
+            self.most_ahead = max(self.most_ahead, self.produced[0] - consumed)
+            kept.append(document)
+        return super().replace_source(source, kept)
+
+
+def test_documents_stream_to_the_engine_through_a_bounded_queue() -> None:
+    produced = [0]
+    first_seen = threading.Event()
+    engine = StreamingProbe(produced, first_seen)
+
+    def many(since: float | None) -> Iterator[Document]:
+        for n in range(QUEUE_DOCUMENTS * 3):
+            if n == 1:
+                # the engine has the first document before the connector has finished: nothing is collected
+                assert first_seen.wait(WAIT), "the engine saw nothing until the connector finished"
+            produced[0] += 1
+            yield doc("jellyfin", f"i{n}", Kind.MOVIE, f"Film {n}")
+
+    indexer = Indexer(service_config(), engine, connector_classes(jellyfin=many))
+    indexer.run_once("jellyfin", full=True)
+    assert (_state(indexer, "jellyfin"), engine.counts()) == ("connected", {"jellyfin": QUEUE_DOCUMENTS * 3})
+    assert QUEUE_DOCUMENTS // 2 <= engine.most_ahead <= QUEUE_DOCUMENTS + 2
+
+
+def test_a_full_run_given_up_half_way_leaves_the_real_index_as_it_was(tmp_path: Path) -> None:
+    release = threading.Event()
+    titles = {"run": ["Alpha film", "Beta film"]}
+
+    def source(since: float | None) -> Iterator[Document]:
+        for n, title in enumerate(titles["run"]):
+            yield doc("jellyfin", f"d{n}", Kind.MOVIE, title)
+        if titles["run"][0] == "Gamma film":
+            release.wait(WAIT)  # hangs after its first document
+
+    engine = open_engine(EngineConfig(kind="sqlite", path=str(tmp_path / "search.db")))
+    try:
+        indexer = Indexer(service_config(source_timeout_seconds=1), engine, connector_classes(jellyfin=source))
+        indexer.run_once("jellyfin", full=True)
+        titles["run"] = ["Gamma film"]
+        indexer.run_once("jellyfin", full=True)
+        assert _status(indexer, "jellyfin").reason == "no answer for 1 s (source_timeout_seconds)"
+        assert sorted(h.document.title for h in engine.search("film")) == ["Alpha film", "Beta film"]
+        assert engine.counts() == {"jellyfin": 2}
+    finally:
+        release.set()
+        engine.close()

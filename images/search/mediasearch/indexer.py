@@ -1,11 +1,12 @@
 """Runs every enabled source's connector into the engine, each source in its own worker thread.
 
-A source's run happens in a fetch thread watched by its worker: when the connector yields no document for
-`source_timeout_seconds` (the same figure each connector gets as its per-request timeout), the run is
-given up, the source is marked in error and its worker goes on with its schedule. The fetch thread only
-collects documents; the worker writes them to the engine once the run has completed, so a run that was
-given up never writes anything. Other sources never wait for one another, and the web page never waits
-for any of them.
+A source's run streams: a fetch thread reads the connector into a small bounded queue and the source's
+worker passes them on to the engine as they come, so memory stays flat however large the library. When the
+connector yields no document for `source_timeout_seconds` (the same figure each connector gets as its
+per-request timeout), the run is given up: the stream raises inside the engine's `replace_source`, which
+keeps the set it had (the engine's atomicity), the source is marked in error and its worker goes on with its
+schedule. (An incremental run given up half-way has upserted what it had read; the next one asks again
+from the same point.) Other sources never wait for one another, and the web page never waits for any.
 
 Schedule per source: a full run at start, an incremental run (`fetch(since=start of the last successful
 run)`, upserted) `incremental_seconds` after each run, a full rebuild (`replace_source`, which drops what
@@ -17,16 +18,17 @@ configuration's reason.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
 from mediasearch.config import ServiceConfig, SourceConfig
 from mediasearch.connectors import Connector, ConnectorError
+from mediasearch.connectors.registry import CONNECTORS
 from mediasearch.engine import Engine
 from mediasearch.model import SOURCES, Document, SourceStatus
 
@@ -43,21 +45,16 @@ MAX_REASON = 300
 """Longest error text kept for the page; a connector's message is cut there."""
 
 
-def registry() -> Mapping[str, type]:
-    """The connectors' registry (mediasearch.connectors.registry.CONNECTORS, built by the connectors' slice)."""
-    module = importlib.import_module("mediasearch.connectors.registry")
-    connectors: Mapping[str, type] = module.CONNECTORS
-    return connectors
+QUEUE_DOCUMENTS = 1000
+"""Documents read ahead of the engine, per running source."""
 
 
-@dataclass
-class _Run:
-    """One fetch in progress: written by its fetch thread, read by the worker."""
+@dataclass(frozen=True)
+class _Failed:
+    reason: str
 
-    documents: list[Document] = field(default_factory=list)
-    error: str | None = None
-    progress: float = field(default_factory=time.monotonic)
-    done: threading.Event = field(default_factory=threading.Event)
+
+_END = object()
 
 
 @dataclass
@@ -93,7 +90,7 @@ class Indexer:
         self,
         config: ServiceConfig,
         engine: Engine,
-        connectors: Mapping[str, type] | None = None,
+        connectors: Mapping[str, type] = CONNECTORS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -200,7 +197,7 @@ class Indexer:
 
     # ---- one run
     def _connect(self, source: _Source) -> Connector:
-        classes = self._classes if self._classes is not None else registry()
+        classes = self._classes
         cls = classes.get(source.config.app)
         if cls is None:
             raise ConnectorError(f"no connector for {source.config.app} in this version of the service")
@@ -228,8 +225,11 @@ class Indexer:
                 )
             source.stuck = None
             connector = source.connector or self._connect(source)
-            documents = self._fetch(source, connector, since)
-            written = self.engine.replace_source(app, documents) if full else self.engine.upsert(documents)
+            documents = self._stream(source, connector, since)
+            try:
+                written = self.engine.replace_source(app, documents) if full else self.engine.upsert(documents)
+            finally:
+                documents.close()  # an engine that stopped reading early ends the fetch thread too
             counts = self.engine.counts()
         except Exception as error:
             reason = _describe(error)
@@ -252,24 +252,46 @@ class Indexer:
                 source.last_full = finished
             source.next_run = finished + self.config.incremental_seconds
 
-    def _fetch(self, source: _Source, connector: Connector, since: float | None) -> list[Document]:
-        run = _Run()
-        thread = threading.Thread(
-            target=_collect, args=(connector, since, source.config.app, run), name=f"fetch-{source.config.app}"
-        )
+    def _stream(self, source: _Source, connector: Connector, since: float | None) -> Generator[Document, None, None]:
+        """The connector's documents as they come, from its fetch thread; raises ConnectorError when the
+        source fails or stays silent for source_timeout_seconds."""
+        app = source.config.app
+        handoff: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DOCUMENTS)
+        over = threading.Event()
+        thread = threading.Thread(target=_produce, args=(connector, since, app, handoff, over), name=f"fetch-{app}")
         thread.daemon = True
         thread.start()
-        timeout = float(self.config.source_timeout_seconds)
-        while not run.done.wait(max(run.progress + timeout - time.monotonic(), 0.0)):
-            if time.monotonic() - run.progress >= timeout:
-                source.stuck = thread
-                raise ConnectorError(f"no answer for {self.config.source_timeout_seconds} s (source_timeout_seconds)")
-        if run.error is not None:
-            raise ConnectorError(run.error)
-        return run.documents
+        timeout = self.config.source_timeout_seconds
+        try:
+            while True:
+                try:
+                    item = handoff.get(timeout=timeout)
+                except queue.Empty:
+                    source.stuck = thread
+                    raise ConnectorError(f"no answer for {timeout} s (source_timeout_seconds)") from None
+                if item is _END:
+                    return
+                if isinstance(item, _Failed):
+                    raise ConnectorError(item.reason)
+                yield cast(Document, item)
+        finally:
+            over.set()  # the fetch thread stops at its next document
 
 
-def _collect(connector: Connector, since: float | None, app: str, run: _Run) -> None:
+def _produce(
+    connector: Connector, since: float | None, app: str, handoff: queue.Queue[object], over: threading.Event
+) -> None:
+    """The fetch thread: the connector's documents into the queue, then _END (or why it failed)."""
+
+    def put(item: object) -> bool:
+        while not over.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     try:
         documents: Iterator[Any] = iter(connector.fetch(since))
         for document in documents:
@@ -277,9 +299,8 @@ def _collect(connector: Connector, since: float | None, app: str, run: _Run) -> 
                 raise ConnectorError(f"the connector yielded a {type(document).__name__}, not a Document")
             if document.source != app:
                 raise ConnectorError(f"the connector yielded a document of source {document.source!r}")
-            run.documents.append(document)
-            run.progress = time.monotonic()
+            if not put(document):
+                return
+        put(_END)
     except Exception as error:
-        run.error = _describe(error)
-    finally:
-        run.done.set()
+        put(_Failed(_describe(error)))

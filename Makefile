@@ -19,7 +19,7 @@ CHECK_JSON = $(if $(JSON),--json,)
 CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
 
-.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast lint fmt bench bench-search mutate docs preview up clean pulumi-version
+.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast setup-calibreweb lint fmt bench bench-search mutate docs preview up clean pulumi-version
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv with pinned dependencies
+
+CW_VENV := .venv-calibreweb
+$(CW_VENV)/.installed: requirements-calibreweb.txt
+	$(PYTHON) -m venv $(CW_VENV)
+	$(CW_VENV)/bin/python -m pip install -q -r requirements-calibreweb.txt
+	touch $@
+
+setup-calibreweb: $(CW_VENV)/.installed ## the real Calibre-Web 0.6.25 in its own venv (the search connector's realtool test)
 
 setup-system: ## install the real tools the tests drive (Debian packages; root) and the published schemas
 	scripts/setup-system.sh
@@ -61,7 +69,7 @@ fmt: setup ## format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup setup-system lint ## everything: lint, unit, projection, policy and real-tool tests
+test: setup setup-system setup-calibreweb lint ## everything: lint, unit, projection, policy and real-tool tests
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only (no real tools)
@@ -93,7 +101,7 @@ up: setup policies/venv/.installed pulumi-version ## pulumi up, gated by the pol
 	pulumi up --stack $(STACK) --policy-pack policies
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CW_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 bench-search: setup ## the embedded search engine at 200,000 items vs a LIKE scan: build time, p50/p95, peak RSS (targets)
 	$(PY) -m bench.search_bench

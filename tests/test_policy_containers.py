@@ -259,6 +259,17 @@ def test_allowlisted_port_still_may_not_be_another_port() -> None:
     res = container("traefik", "edge", ports=[{"internal": 8080, "external": 8080}])
     config = {"ms-012-host-ports": {"allowlist": {"traefik": {"ports": ["80/tcp", "443/tcp"], "justification": WHY}}}}
     assert rules(res, config=config) == {"MS-012"}
+    # an allowlisted port does not end the check of the ports after it
+    both = container("traefik", "edge", ports=[{"internal": 443, "external": 443}, {"internal": 8080, "ip": "::"}])
+    assert messages(check(both, config=config), "MS-012") == [
+        "traefik publishes 8080/tcp on a random host port; fix: do not publish it"
+    ]
+
+
+def test_a_container_without_a_service_label_is_named_by_its_container_name() -> None:
+    res = container("sonarr", privileged=True, labels=[{"label": "media-server.tier", "value": "media"}])
+    (message,) = messages(check(res), "MS-001")
+    assert message.startswith("ms-test-sonarr ")
 
 
 def test_puid_image_needs_non_zero_ids() -> None:

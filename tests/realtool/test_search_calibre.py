@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import http.cookiejar
 import os
+import re
 import shutil
+import signal
+import socket
 import sqlite3
 import struct
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,14 +48,11 @@ def calibredb(library: Path, *args: str) -> str:
         "QT_QPA_PLATFORM": "offscreen",
         "CALIBRE_CONFIG_DIRECTORY": str(library.parent / "cfg"),
     }
-    done = subprocess.run(
-        ["calibredb", "--with-library", str(library), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run(["calibredb", "--with-library", str(library), *args], env)
+
+
+def run(command: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -150,3 +154,87 @@ def test_missing_or_foreign_database(tmp_path: Path) -> None:
     sqlite3.connect(other).close()
     with pytest.raises(ConnectorError, match=r"is not a Calibre library"):
         list(connector(other).fetch(None))
+
+
+# ------------------------------------------------------------------ the real Calibre-Web 0.6.25 (PyPI calibreweb)
+CW_VENV = Path(__file__).resolve().parents[2] / ".venv-calibreweb"
+CW_SETTINGS = """
+import sys
+import sqlalchemy
+from sqlalchemy.orm import sessionmaker
+from calibreweb.cps import config_sql, ub
+
+path, port, library = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ub.init_db(path)  # a new app.db: its admin (admin/admin123, Calibre-Web's default) and guest users
+engine = sqlalchemy.create_engine("sqlite:///" + path)
+config_sql._Base.metadata.create_all(engine)
+session = sessionmaker(bind=engine)()
+session.add(config_sql._Settings(config_port=port, config_calibre_dir=library))
+session.commit()
+"""
+"""Calibre-Web keeps its port and library in its settings database, not on the command line: written before its
+first start with its own models, so it never binds its default port 8083."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def calibre_web(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    cps = CW_VENV / "bin" / "cps"
+    assert cps.exists(), f"missing {cps}: run `make setup-calibreweb` (requirements-calibreweb.txt)"
+    home = tmp_path_factory.mktemp("calibre-web")
+    books = home / "library"  # its own copy: Calibre-Web opens metadata.db read-write
+    shutil.copytree(library, books)
+    port = _free_port()
+    env = {**os.environ, "HOME": str(home)}
+    run([str(CW_VENV / "bin" / "python"), "-c", CW_SETTINGS, str(home / "app.db"), str(port), str(books)], env)
+    log = (home / "out.log").open("wb")
+    server = subprocess.Popen(
+        [str(cps), "-p", str(home / "app.db"), "-i", "127.0.0.1", "-o", str(home / "cw.log"), "-m"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (home / "out.log").read_text(errors="replace")[-2000:]
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "Calibre-Web did not listen within 120 s"
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", books
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(20)
+        log.close()
+
+
+def test_real_calibre_web_serves_the_deep_link_and_the_same_cover(calibre_web: tuple[str, Path]) -> None:
+    base, books = calibre_web
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = opener.open(base + "/login", timeout=60).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token, "no CSRF token on Calibre-Web's login page"
+    form = {"username": "admin", "password": "admin123", "csrf_token": token.group(1), "submit": ""}
+    opener.open(base + "/login", urllib.parse.urlencode(form).encode(), timeout=60).read()
+    hobbit = next(d for d in connector(books / "metadata.db").fetch(None) if d.id == "1")
+
+    path = hobbit.link.removeprefix("https://calibre.example.org")
+    page = opener.open(base + path, timeout=60)
+    # The book's own detail page (cps/templates/detail.html), not a page it was redirected to.
+    assert (page.status, page.geturl()) == (200, base + path)
+    assert '<h2 id="title">The Hobbit</h2>' in page.read().decode()
+    served = opener.open(base + "/cover/1", timeout=60)
+    assert served.headers.get_content_type() == "image/jpeg"
+    assert served.read() == connector(books / "metadata.db").cover("1")[1]  # the file the connector reads itself

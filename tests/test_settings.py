@@ -406,3 +406,14 @@ def test_checks_that_need_a_switch_apply_only_with_it_on() -> None:
     # a zone is only checked against the domain when Cloudflare is on; a short max-age only with preload
     settings = parse_settings(minimal_config(cloudflare={"zone": "other.org"}, edge={"hstsSeconds": 300}))
     assert (settings.cloudflare.zone, settings.edge.hsts_seconds) == ("other.org", 300)
+
+
+def test_hosts_too_deep_for_universal_ssl_are_named_three_then_counted() -> None:
+    zone = {"enabled": True, "zone": "example.org", "zoneId": HEX32, "publicAddress": "203.0.113.10"}
+    problem = only_problem(cloudflare=zone)
+    assert re.match(
+        r"media-server:cloudflare\.advancedCertificates: proxied hosts alerts\.media\.example\.org, "
+        r"auth\.media\.example\.org, books\.media\.example\.org and [1-9][0-9]* more are more than one level below "
+        r"zone example\.org, which Universal SSL does not cover",
+        problem,
+    ), problem

@@ -407,6 +407,7 @@ BYPASS_SAMPLES = (  # a login path (rate-limited: 5 at once) only where nothing 
     "/rest/ping.view",
     "/share/abc",
     "/api/v3/system/status",
+    "/api/system/status",  # Bazarr: its API sections are under /api/<section> without a version
     "/api/v1/indexer",
     "/api/opds/1",
     "/api/server-info",

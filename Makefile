@@ -19,7 +19,7 @@ CHECK_JSON = $(if $(JSON),--json,)
 CHECK_VERBOSE = $(if $(VERBOSE),--verbose,)
 
 
-.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast setup-calibreweb lint fmt bench bench-search mutate docs preview up clean pulumi-version
+.PHONY: help setup setup-system check diff pin outdated upgrade test test-fast setup-calibreweb lint fmt bench bench-search bench-search-service mutate docs preview up clean pulumi-version
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -105,3 +105,6 @@ clean: ## remove the virtualenv and caches
 
 bench-search: setup ## the embedded search engine at 200,000 items vs a LIKE scan: build time, p50/p95, peak RSS (targets)
 	$(PY) -m bench.search_bench
+
+bench-search-service: setup ## the search service process over HTTP on a 200,000-item index: p50/p95, peak RSS (targets)
+	$(PY) -m bench.search_service_bench

@@ -115,10 +115,12 @@ def library(items: int, seed: int = SEED) -> Iterator[Document]:
     vocab = vocabulary(seed)
     rng = random.Random(seed + 1)
     planted = {document.source: [d for d in PLANTED if d.source == document.source] for document in PLANTED}
-    remaining = items - len(PLANTED)
-    for kind, source, share in KINDS:
+    remaining = max(0, items - len(PLANTED))
+    counts = [round(remaining * share) for _, _, share in KINDS]
+    counts[-1] += remaining - sum(counts)  # exactly `items` in all, whatever the rounding
+    for (kind, source, _), count in zip(KINDS, counts, strict=True):
         yield from planted.pop(source, [])
-        for n in range(round(remaining * share)):
+        for n in range(max(0, count)):
             length = rng.choice((1, 2, 2, 3, 3, 4, 5, 6))
             title = " ".join(rng.choices(vocab.words, cum_weights=vocab.cumulative, k=length)).capitalize()
             if rng.random() < 0.02:

@@ -1,10 +1,14 @@
 """A registry's HTTP API (distribution spec), read-only: a tag's manifest digest, a repository's tags.
 
 Anonymous token flow: a 401 carries `WWW-Authenticate: Bearer realm=...,service=...,scope=...`; the realm
-hands out a pull token for that scope. The digest pinned is the sha256 of the manifest the registry serves
-for the tag, the multi-arch index (manifest list, OCI index) when there is one, checked against the
-Docker-Content-Digest header. Registries are reached at https://<host>, Docker Hub at registry-1.docker.io;
-`bases` replaces a host's base URL (a mirror, or a test's loopback registry).
+hands out a pull token for that scope, kept per repository and asked for once more when the registry refuses a
+kept one (it expired). A realm that is not http(s), hands out no token or refuses, and a registry that refuses
+the token it just issued, each end in a RegistryError naming the repository.
+
+The digest pinned is the sha256 of the manifest the registry serves for the tag, the multi-arch index (manifest
+list, OCI index) when there is one, checked against the Docker-Content-Digest header. Registries are reached at
+https://<host>, Docker Hub at registry-1.docker.io; `bases` replaces a host's base URL (a mirror, or a test's
+loopback registry).
 """
 
 from __future__ import annotations
@@ -69,9 +73,14 @@ class Registries:
             )
         params.setdefault("scope", scope_default)
         url = f"{realm}?{urllib.parse.urlencode(params)}"
-        doc = json.loads(self._open(_request(url), f"token from {realm}")[1])
-        token = doc.get("token") or doc.get("access_token")
-        if not isinstance(token, str):
+        try:
+            doc = json.loads(self._open(_request(url), f"token from {realm}")[1])
+        except urllib.error.HTTPError as exc:
+            raise RegistryError(f"token from {realm}: HTTP {exc.code} {exc.reason}") from None
+        except ValueError:
+            raise RegistryError(f"token from {realm}: did not answer JSON") from None
+        token = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token:
             raise RegistryError(f"{realm} gave no token")
         return token
 
@@ -93,16 +102,22 @@ class Registries:
         headers = {"Accept": ", ".join(accept)} if accept else {}
         scope = f"repository:{name}:pull"
         token = self._tokens.get((host, name))
+        fresh = False  # a kept token may have expired: one new one is asked for before giving up
         for _attempt in range(2):
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             try:
                 return self._open(_request(url, headers), f"{repository} ({url})")
             except urllib.error.HTTPError as exc:
-                if exc.code == 401 and not token:
-                    token = self._token(exc.headers.get("WWW-Authenticate", ""), scope)
-                    self._tokens[(host, name)] = token
+                if exc.code == 401 and not fresh:
+                    try:
+                        token = self._token(exc.headers.get("WWW-Authenticate", ""), scope)
+                    except RegistryError as problem:
+                        raise RegistryError(f"{repository}: {problem}") from None
+                    self._tokens[(host, name)], fresh = token, True
                     continue
+                if exc.code == 401:
+                    raise RegistryError(f"{repository}: {url} refused the registry's own token (HTTP 401)") from None
                 if exc.code == 404:
                     raise RegistryError(f"{repository}: {path} not found in the registry ({url})") from None
                 raise RegistryError(f"{repository}: {url} answered HTTP {exc.code} {exc.reason}") from None

@@ -8,6 +8,7 @@ opens its socket, splits its paths from Sonarr's or drops a fact's source fails 
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pytest
 
@@ -155,3 +156,18 @@ def test_a_site_cannot_widen_the_bypass_over_the_socket() -> None:
     assert problem.startswith(
         "media-server:services.bazarr.bypassPaths: bazarr bypass path ^/api/.*$ matches /api/socket.io/"
     )
+
+
+def test_the_readmes_worked_example_is_the_entry() -> None:
+    """The README's excerpt of the entry, run in the catalog's namespace, builds exactly the catalog's Bazarr."""
+    import config.catalog as catalog_module
+    from offline.runner import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Adding an app, by example: Bazarr\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    entry, facts = (textwrap.dedent(block) for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL))
+    assert eval(entry, vars(catalog_module)) == CATALOG["bazarr"]  # noqa: S307 - the repository's own README
+    build = FACTS["bazarr"].binaries["curl"].source.ref
+    assert facts.startswith('_FACTS["bazarr"] = _lsio(\n    "bazarr",\n    ' + f'"{build}",')
+    assert f"@ `{build}`" in section and f'"{CATALOG["bazarr"].image.tag}"' in entry

@@ -19,14 +19,17 @@ import yaml
 from mediasearch.config import ConfigError, parse
 from mediasearch.model import SOURCES
 
+from config.catalog import CATALOG
 from config.problems import SettingsError
 from config.search import (
     CONFIG_FILE,
     ELASTIC_PASSWORD_FILE,
+    LISTEN_PORT,
     SECRET_KEYS,
     SOURCE_APPS,
     key_file,
     missing_key_reason,
+    source_plans,
 )
 from config.settings import Settings
 from config.stack import parse_settings
@@ -247,6 +250,20 @@ def test_prod_indexes_every_source_with_its_key(prod: RunResult) -> None:
     assert sources["immich"]["public_url"] == "https://photos.media.example.org"
 
 
+def test_sources_are_planned_from_the_apps_the_site_runs() -> None:
+    plans = {p.source: p for p in source_plans(parse_settings(minimal_config(services={"kavita": {"enabled": False}})))}
+    assert plans["jellyfin"].indexed and plans["jellyfin"].reason == ""
+    assert not plans["kavita"].indexed and "services.kavita.enabled" in plans["kavita"].reason
+    assert plans["immich"].app == "immich-server"
+
+
+def test_the_service_listens_where_the_catalog_routes_scrapes_and_checks_it() -> None:
+    spec = CATALOG["search"]
+    assert spec.port == LISTEN_PORT and spec.metrics is not None and spec.metrics.port == LISTEN_PORT
+    assert spec.healthcheck is not None and f"127.0.0.1:{LISTEN_PORT}/healthz" in spec.healthcheck.test[-1]
+    assert render_search_config(parse_settings(minimal_config()), ())["listen_port"] == LISTEN_PORT
+
+
 def test_a_source_turned_off_is_explained() -> None:
     settings = parse_settings(minimal_config(search={"sources": {"jellyfin": {"enabled": False}}}))
     (jellyfin,) = [s for s in render_search_config(settings, SEARCH_SECRETS)["sources"] if s["app"] == "jellyfin"]
@@ -327,6 +344,17 @@ def test_the_elasticsearch_engine_brings_the_node_and_shares_its_password(with_e
     assert files[ELASTIC_PASSWORD_FILE] == env(es)["ELASTIC_PASSWORD"]
     (password,) = [r for r in with_es.resources if r.name == "secrets-elastic"]
     assert password.type == "random:index/randomPassword:RandomPassword"
+
+
+def test_the_elasticsearch_variant_is_clean_too(with_es: RunResult) -> None:
+    """The engine option is a real stack: a second `up` changes nothing and the policy gate passes it."""
+    from offline.gate import evaluate
+    from offline.readback import second_up
+
+    second = second_up(with_es.resources)
+    assert second.unmodelled == [] and [c.as_dict() for c in second.changes] == []
+    verdict = evaluate(with_es)
+    assert verdict.ok, [v.as_dict() for v in verdict.mandatory]
 
 
 # ------------------------------------------------------------------ settings: refused before any resource
@@ -465,9 +493,15 @@ def test_a_search_key_given_as_plain_config_is_refused(run_site: Callable[..., R
 
 
 def test_search_off_or_its_tier_off_deploys_nothing_of_it() -> None:
-    for raw in (minimal_config(search={"enabled": False}), minimal_config(services={"search": {"enabled": False}})):
+    for raw in (
+        minimal_config(search={"enabled": False, **ES_ENGINE}),
+        minimal_config(search=ES_ENGINE, services={"search": {"enabled": False}}),
+    ):
         settings: Settings = parse_settings(raw)
         assert not settings.is_enabled("search") and not settings.is_enabled("elasticsearch")
+    # An override that leaves the switch alone (a memory limit) keeps search, and its engine, on.
+    kept = parse_settings(minimal_config(search=ES_ENGINE, services={"search": {"memory": "512m"}}))
+    assert kept.is_enabled("search") and kept.is_enabled("elasticsearch")
     no_media = parse_settings(minimal_config(tiers={"media": False, "monitoring": False}, search=ES_ENGINE))
     assert not no_media.is_enabled("search") and not no_media.is_enabled("elasticsearch")
 

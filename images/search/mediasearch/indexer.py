@@ -12,7 +12,7 @@ Schedule per source: a full run at start, an incremental run (`fetch(since=start
 run)`, upserted) `incremental_seconds` after each run, a full rebuild (`replace_source`, which drops what
 the app deleted) `full_seconds` after the last successful one and whenever `request_full()` is called
 (SIGHUP: `docker kill --signal HUP search`). A disabled source is never run: its status carries the
-configuration's reason.
+configuration's reason, and what it had in the index is dropped at start.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ class Indexer:
         except Exception as error:  # a broken index must not stop the page from saying so
             log.error("index: cannot count documents: %s", _describe(error))
             counts = {}
+        self._counts_at_start = counts
         for app in SOURCES:
             source = config.source(app)
             if source is None:
@@ -144,12 +145,26 @@ class Indexer:
 
     # ---- schedule
     def start(self) -> None:
+        self._drop_disabled()
         for app, source in self._sources.items():
             if not source.config.enabled:
                 continue
             worker = threading.Thread(target=self._work, args=(source,), name=f"index-{app}", daemon=True)
             self._workers.append(worker)
             worker.start()
+
+    def _drop_disabled(self) -> None:
+        """A source turned off since it was indexed leaves the index (its connector is not run for that)."""
+        for app, count in self._counts_at_start.items():
+            source = self._sources.get(app)
+            if source is None or source.config.enabled or not count:
+                continue
+            try:
+                self.engine.replace_source(app, [])
+            except Exception as error:
+                log.error("%s: cannot drop the documents of a source turned off: %s", app, _describe(error))
+            else:
+                log.info("%s: turned off; its %d documents left the index", app, count)
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._wake:

@@ -324,6 +324,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30
     """Seconds a connection may sit idle or half-sent before its thread is freed."""
+    wbufsize = 64 * 1024
+    """Headers and body leave in one write (flushed after each request): the base class's unbuffered writes
+    send them as two segments, and Nagle's algorithm with the client's delayed ACK then holds the second
+    for ~40 ms on every keep-alive answer."""
+    disable_nagle_algorithm = True
 
     service: SearchService  # set on the subclass make_server builds
 

@@ -417,3 +417,20 @@ def test_hosts_too_deep_for_universal_ssl_are_named_three_then_counted() -> None
         r"zone example\.org, which Universal SSL does not cover",
         problem,
     ), problem
+
+
+def test_sections_are_immutable_and_built_by_field_name_in_code() -> None:
+    from pydantic import ValidationError
+
+    from config.settings import PathSettings
+
+    settings = parse_settings(minimal_config())
+    with pytest.raises(ValidationError):
+        settings.paths.config_root = "/elsewhere"  # type: ignore[misc]
+    assert PathSettings(config_root="/srv/x").config_root == "/srv/x"  # type: ignore[call-arg]
+
+
+def test_an_exempt_field_reports_a_control_character_in_its_own_words() -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0cMVt0d6vNRiX0i5cM1qk0D0Y0xG4yKQ2iHk4n7Bq2"
+    problem = only_problem(host={"mode": "ssh", "address": "h\x07.example.org", "hostKey": key})
+    assert problem.startswith("media-server:host.address: not a host name or IP address; expected an RFC 1123 name")

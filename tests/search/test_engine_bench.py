@@ -40,6 +40,9 @@ def test_a_small_run_reports_every_figure(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_a_missed_target_fails_the_bench(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only the RSS target can be missed: the others are out of reach of a loaded machine at 300 items.
     monkeypatch.setattr(search_bench, "TARGET_RSS_MIB", 1.0)
+    monkeypatch.setattr(search_bench, "TARGET_P95_MS", 1e9)
+    monkeypatch.setattr(search_bench, "TARGET_BUILD_S", 1e9)
     assert search_bench.main(["--items", "300", "--passes", "1"]) == 1
     assert "MISSED: peak RSS" in capsys.readouterr().out

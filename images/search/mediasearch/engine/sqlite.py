@@ -144,6 +144,10 @@ class SqliteEngine:
         try:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30.0)
             connection.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+            # The container's root is read-only and has no tmpfs: SQLite's temporary files (sorts, temporary
+            # b-trees, statement journals) would look for /var/tmp, /usr/tmp, /tmp and "." and find none
+            # writable. They stay in memory instead (bounded by the container's memory limit).
+            connection.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as error:
             raise EngineError(f"search index {self._path}: cannot open ({error})") from error
         return connection

@@ -224,14 +224,16 @@ def test_the_schedule_runs_full_then_incremental_then_full_again() -> None:
     indexer.start()
     seen = classes["jellyfin"].seen
     try:
-        _until(lambda: len(seen) == 1, "the first run")
+        # A run is seen when its fetch starts and written when the engine call ends: wait for both.
+        _until(lambda: len(seen) == 1 and len(engine.calls) == 1, "the first run")
         time.sleep(0.2)  # the clock has not moved: nothing else is due
         assert engine.calls == [("replace_source", "jellyfin")]
+        assert len(seen) == 1
         clock.now += 900
-        _until(lambda: len(seen) == 2, "an incremental run")
+        _until(lambda: len(seen) == 2 and len(engine.calls) == 2, "an incremental run")
         assert seen[1] == ("jellyfin", 1_000_000.0 - OVERLAP_SECONDS)
         clock.now += 900 * 3
-        _until(lambda: len(seen) == 3, "the full run")
+        _until(lambda: len(seen) == 3 and len(engine.calls) == 3, "the full run")
         assert seen[2] == ("jellyfin", None)
         assert [c[0] for c in engine.calls] == ["replace_source", "upsert", "replace_source"]
     finally:

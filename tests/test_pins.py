@@ -82,6 +82,33 @@ def test_settings_take_tag_and_digest_from_the_lock(tmp_path: Path, monkeypatch:
     assert parse_settings(minimal_config()).service("sonarr").image.digest is None
 
 
+def test_the_lock_never_moves_a_built_image_nor_a_sites_own_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock entry for the reference an image is built as, or for a tag the site pinned itself, changes
+    nothing: the built image has no registry digest, and the site's own digest wins."""
+    from config.catalog import CATALOG
+
+    built = CATALOG["backup"].image
+    lock = tmp_path / "images.lock.json"
+    lock.write_text(
+        json.dumps(
+            {
+                "images": {},
+                "variants": {
+                    f"{built.repository}:{built.tag}": DIGEST_A,
+                    "lscr.io/linuxserver/sonarr:4.0.50": DIGEST_A,
+                },
+            }
+        )
+    )
+    monkeypatch.setenv(LOCK_ENV, str(lock))
+    plain = parse_settings(minimal_config())
+    assert plain.service("backup").image.digest is None
+    site = parse_settings(minimal_config(services={"sonarr": {"imageTag": "4.0.50", "imageDigest": DIGEST_B}}))
+    assert site.service("sonarr").image.digest == DIGEST_B
+
+
 def test_renovate_reads_every_pin_the_lock_writer_writes(tmp_path: Path) -> None:
     """renovate.json's regex manager (JavaScript named groups) over a lock written by write_lock."""
     config = json.loads((ROOT / "renovate.json").read_text())

@@ -94,6 +94,9 @@ def test_transcode_scratch_larger_than_jellyfins_memory() -> None:
     jellyfin = settings.service("jellyfin")
     assert "/cache/transcodes" not in jellyfin.tmpfs
     assert [m.root for m in jellyfin.mounts if m.target == "/cache/transcodes"] == [StorageRoot.TRANSCODE]
+    # Only the scratch mount is replaced: every other catalog mount stays as it was.
+    others = [m for m in CATALOG["jellyfin"].mounts if m.target != "/cache/transcodes"]
+    assert others and [m for m in jellyfin.mounts if m.target != "/cache/transcodes"] == others
 
 
 @pytest.mark.parametrize(
@@ -218,3 +221,4 @@ def test_machine_learning_stays_on_the_cpu_without_a_gpu_kind() -> None:
     spec = settings.service("immich-machine-learning")
     assert spec.image.tag == CATALOG["immich-machine-learning"].image.tag
     assert spec.devices == CATALOG["immich-machine-learning"].devices
+    assert spec.gpu is False

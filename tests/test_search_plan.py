@@ -31,3 +31,11 @@ def test_a_source_is_indexed_exactly_when_nothing_stops_it() -> None:
     assert plans and all(plan.indexed is (plan.reason == "") for plan in plans)
     navidrome = next(plan for plan in plans if plan.source == "navidrome")
     assert not navidrome.indexed and "is not deployed on this site (services.navidrome.enabled)" in navidrome.reason
+
+
+def test_search_without_the_calibre_source_keeps_its_own_mounts() -> None:
+    """Turning the Calibre source off drops only the library mount, never the config, keys or index."""
+    settings = parse_settings(minimal_config(search={"sources": {"calibre-web": {"enabled": False}}}))
+    targets = [m.target for m in settings.service("search").mounts]
+    assert "/books" not in targets
+    assert {"/config", "/run/secrets/search", "/index"} <= set(targets)
